@@ -1,0 +1,88 @@
+"""Fixtures shared by all tests: one user per role, and a doctor-patient pair in care.
+
+Log in with `client.force_login(user)`: django-axes needs a request for `client.login()`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .factories import (
+    AdminProfileFactory,
+    DoctorProfileFactory,
+    PatientFactory,
+    PatientProfileFactory,
+)
+
+
+@pytest.fixture
+def doctor_profile(db):
+    return DoctorProfileFactory()
+
+
+@pytest.fixture
+def doctor(doctor_profile):
+    """The Provider of the logged-in doctor."""
+    return doctor_profile.user.provider
+
+
+@pytest.fixture
+def doctor_user(doctor_profile):
+    return doctor_profile.user
+
+
+@pytest.fixture
+def doctor_client(client, doctor_user):
+    client.force_login(doctor_user)
+    return client
+
+
+@pytest.fixture
+def patient_profile(db, doctor):
+    return PatientProfileFactory(patient__primary_doctor=doctor)
+
+
+@pytest.fixture
+def patient(patient_profile):
+    """A patient in the care of `doctor`, with a login."""
+    return patient_profile.user.patient
+
+
+@pytest.fixture
+def patient_user(patient_profile):
+    return patient_profile.user
+
+
+@pytest.fixture
+def patient_client(client, patient_user):
+    client.force_login(patient_user)
+    return client
+
+
+@pytest.fixture
+def other_doctor(db):
+    """A doctor with no care relationship to `patient`."""
+    return DoctorProfileFactory().user.provider
+
+
+@pytest.fixture
+def other_patient(db, other_doctor):
+    """A patient of `other_doctor`, with a login."""
+    return PatientProfileFactory(patient__primary_doctor=other_doctor).user.patient
+
+
+@pytest.fixture
+def unrelated_patient(db, other_doctor):
+    """A patient without a login who is not in the care of `doctor`."""
+    return PatientFactory(primary_doctor=other_doctor)
+
+
+@pytest.fixture
+def admin_profile(db):
+    return AdminProfileFactory()
+
+
+@pytest.fixture
+def staff_client(client, admin_profile):
+    client.force_login(admin_profile.user)
+    return client
