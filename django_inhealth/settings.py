@@ -109,7 +109,15 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Refuses "aaaaaaaaaaaa", "passwordpassword", "abcdefghijkl" (Django's four accept them).
+    {"NAME": "healthcare.password_validation.RepetitivePasswordValidator"},
 ]
+
+# Nothing leaves the machine unless configured: by default password-reset mail is dropped
+# (an administrator resets passwords); set EMAIL_URL (e.g. smtp+tls://user:pw@host:587) to
+# send it.
+vars().update(env.email_url("EMAIL_URL", default="dummymail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -211,6 +219,20 @@ TASKS = {
 }
 # A running generation whose worker has sent no heartbeat for this long is taken as dead.
 GENERATION_STALE_AFTER_SECONDS = env.int("GENERATION_STALE_AFTER_SECONDS", default=120)
+if TASKS_BACKEND.startswith("django_tasks_rq."):
+    # Clinics with several machines: a Redis-backed RQ queue shared by all web servers and
+    # workers (`pip install django-tasks-rq`; workers: `manage.py rqworker default generation`).
+    # See docs/background_generation.md.
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tasks_db") + 1, "django_rq")
+    REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+    RQ_QUEUES = {
+        name: {
+            "URL": REDIS_URL,
+            # RQ kills a job after this long (its default, 180 s, is shorter than a cold start).
+            "DEFAULT_TIMEOUT": env.int("GENERATION_JOB_TIMEOUT_SECONDS", default=3600),
+        }
+        for name in TASKS["default"]["QUEUES"]
+    }
 
 # --- Logging --------------------------------------------------------------------------
 # Logs carry ids and outcomes only: never names, MRNs, prompt text or model output.
