@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from .clinical import Encounter, Patient, Provider
@@ -101,8 +101,36 @@ class DoctorTreatmentPlan(models.Model):
             models.Index(fields=["patient", "-created_at"]),
         ]
 
+    FEEDBACK_MAX_LENGTH = 2000
+    # States a plan never leaves: publishing from them would resurrect a closed plan.
+    CLOSED_STATUSES = (Status.COMPLETED, Status.CANCELLED, Status.SUPERSEDED)
+
+    # The value of patient_feedback as last loaded or saved, so save() can tell a new message
+    # (the spec's `plan.patient_feedback = "..."; plan.save()`) from an unrelated save.
+    # None: unknown (the field was deferred when the row was loaded).
+    _saved_feedback: str | None = ""
+
     def __str__(self) -> str:
         return f"{self.plan_title} (v{self.version}, {self.get_status_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._feedback_changed(kwargs.get("update_fields")):
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._record_feedback(self.patient_feedback, actor=self._patient_actor(None))
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_feedback = instance.__dict__.get("patient_feedback")
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        if "patient_feedback" in self.__dict__:
+            self._saved_feedback = self.patient_feedback
 
     def is_current(self) -> bool:
         """Active and not replaced by a newer version."""
@@ -111,6 +139,209 @@ class DoctorTreatmentPlan(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
+
+    # --- Actors ----------------------------------------------------------------------------
+    def _doctor_actor(self, by):
+        return by if by is not None else self.provider.user
+
+    def _patient_actor(self, by):
+        return by if by is not None else self.patient.user
+
+    def _audit(self, action: str, actor, changes: dict | None = None) -> None:
+        from .audit import TreatmentPlanAuditLog
+
+        TreatmentPlanAuditLog.record(
+            action, actor=actor, plan=self, patient_id=self.patient_id, changes=changes
+        )
+
+    # --- Saving: every new patient_feedback value becomes a PlanFeedback row -----------------
+    def _feedback_changed(self, update_fields) -> bool:
+        if "patient_feedback" not in self.__dict__:
+            return False  # deferred and never touched
+        if update_fields is not None and "patient_feedback" not in update_fields:
+            return False
+        if not self.patient_feedback.strip():
+            return False
+        saved = self._saved_feedback
+        if saved is None and self.pk is not None:
+            saved = (
+                type(self)
+                .objects.filter(pk=self.pk)
+                .values_list("patient_feedback", flat=True)
+                .first()
+            )
+        return self.patient_feedback != (saved or "")
+
+    def _record_feedback(self, message: str, *, actor) -> PlanFeedback:
+        entry = PlanFeedback.objects.create(plan=self, message=message)
+        self._saved_feedback = message
+        from .audit import TreatmentPlanAuditLog
+
+        self._audit(
+            TreatmentPlanAuditLog.Action.PATIENT_FEEDBACK,
+            actor,
+            {"feedback_id": entry.feedback_id, "patient_feedback": message},
+        )
+        return entry
+
+    # --- Doctor actions --------------------------------------------------------------------
+    def publish_to_patient(self, *, by=None) -> None:
+        """Make the plan active and visible to the patient.
+
+        A revision supersedes the version it replaces in the same transaction, with that row
+        locked, so a patient always has exactly one current version of a plan.
+        """
+        from .audit import TreatmentPlanAuditLog
+
+        if self.is_closed:
+            raise ValueError(
+                f"A {self.get_status_display().lower()} plan cannot be published; "
+                "revise it or create a new plan."
+            )
+        if self.status == self.Status.ACTIVE and self.is_visible_to_patient:
+            return  # already published: nothing changes, nothing to audit
+        actor = self._doctor_actor(by)
+        with transaction.atomic():
+            if self.previous_version_id is not None:
+                previous = type(self).objects.select_for_update().get(pk=self.previous_version_id)
+                if previous.status == self.Status.ACTIVE:
+                    previous.supersede(by=actor, successor=self)
+                self.previous_version = previous
+            before = {"status": self.status, "is_visible_to_patient": self.is_visible_to_patient}
+            self.status = self.Status.ACTIVE
+            self.is_visible_to_patient = True
+            if self.published_at is None:
+                self.published_at = timezone.now()
+            if self.pk is None:
+                self.save()
+            else:
+                self.save(
+                    update_fields=["status", "is_visible_to_patient", "published_at", "updated_at"]
+                )
+            self._audit(
+                TreatmentPlanAuditLog.Action.PLAN_PUBLISHED,
+                actor,
+                {
+                    "status": [before["status"], self.status],
+                    "is_visible_to_patient": [before["is_visible_to_patient"], True],
+                    "version": self.version,
+                },
+            )
+
+    def supersede(self, *, by=None, successor: DoctorTreatmentPlan | None = None) -> None:
+        """Mark the plan as replaced by a newer version; it stays readable by the patient."""
+        from .audit import TreatmentPlanAuditLog
+
+        if self.status != self.Status.ACTIVE:
+            raise ValueError(
+                f"Only an active plan can be superseded; this one is "
+                f"{self.get_status_display().lower()}."
+            )
+        before = self.status
+        self.status = self.Status.SUPERSEDED
+        self.superseded_at = timezone.now()
+        self.save(update_fields=["status", "superseded_at", "updated_at"])
+        changes = {"status": [before, self.status]}
+        if successor is not None:
+            changes["superseded_by"] = successor.pk
+        self._audit(TreatmentPlanAuditLog.Action.PLAN_SUPERSEDED, self._doctor_actor(by), changes)
+
+    # --- Patient actions -------------------------------------------------------------------
+    def _require_published(self) -> None:
+        if not self.is_visible_to_patient or self.status == self.Status.DRAFT:
+            raise ValueError("This plan has not been published to the patient.")
+
+    def mark_patient_viewed(self, *, by=None) -> bool:
+        """Record the patient's first view; later views change nothing. True on the first."""
+        from .audit import TreatmentPlanAuditLog
+
+        if self.patient_viewed_at is not None:
+            return False
+        now = timezone.now()
+        with transaction.atomic():
+            # A conditional update, so two tabs opened at once still count one first view.
+            first = (
+                type(self)
+                .objects.filter(pk=self.pk, patient_viewed_at__isnull=True)
+                .update(patient_viewed_at=now)
+            )
+            if not first:
+                self.refresh_from_db(fields=["patient_viewed_at"])
+                return False
+            self.patient_viewed_at = now
+            self._audit(
+                TreatmentPlanAuditLog.Action.PATIENT_VIEWED,
+                self._patient_actor(by),
+                {"patient_viewed_at": [None, now]},
+            )
+        return True
+
+    def mark_patient_acknowledged(self, *, by=None) -> bool:
+        """Record that the patient read and understood the plan. True if newly acknowledged."""
+        from .audit import TreatmentPlanAuditLog
+
+        self._require_published()
+        if self.patient_acknowledged_at is not None:
+            return False
+        now = timezone.now()
+        with transaction.atomic():
+            first = (
+                type(self)
+                .objects.filter(pk=self.pk, patient_acknowledged_at__isnull=True)
+                .update(patient_acknowledged_at=now)
+            )
+            if not first:
+                self.refresh_from_db(fields=["patient_acknowledged_at"])
+                return False
+            self.patient_acknowledged_at = now
+            self._audit(
+                TreatmentPlanAuditLog.Action.PATIENT_ACKNOWLEDGED,
+                self._patient_actor(by),
+                {"patient_acknowledged_at": [None, now]},
+            )
+        if self.patient_viewed_at is None:
+            self.mark_patient_viewed(by=by)
+        return True
+
+    def add_patient_feedback(self, message: str, *, by=None) -> PlanFeedback:
+        """Keep one more message from the patient (the history is never overwritten)."""
+        self._require_published()
+        message = (message or "").strip()
+        if not message:
+            raise ValueError("Feedback cannot be empty.")
+        if len(message) > self.FEEDBACK_MAX_LENGTH:
+            raise ValueError(f"Feedback is limited to {self.FEEDBACK_MAX_LENGTH} characters.")
+        with transaction.atomic():
+            self.patient_feedback = message
+            super().save(update_fields=["patient_feedback", "updated_at"])
+            return self._record_feedback(message, actor=self._patient_actor(by))
+
+    # --- Reading ---------------------------------------------------------------------------
+    def version_history(self) -> list[DoctorTreatmentPlan]:
+        """Every version of this plan, oldest first (one query per step, chains are short)."""
+        versions = [self]
+        node = self
+        while node.previous_version_id is not None:
+            node = type(self).objects.select_related("provider").get(pk=node.previous_version_id)
+            versions.insert(0, node)
+        node = self
+        while True:
+            try:
+                node = (
+                    type(self).objects.select_related("provider").get(previous_version_id=node.pk)
+                )
+            except type(self).DoesNotExist:
+                break
+            versions.append(node)
+        return versions
+
+    @property
+    def unread_feedback_count(self) -> int:
+        return self.feedback_messages.filter(read_by_doctor_at__isnull=True).count()
 
 
 class PlanFeedback(models.Model):

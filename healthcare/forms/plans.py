@@ -1,0 +1,116 @@
+"""Forms of the treatment plan workflow (doctor and patient)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.core.validators import MaxLengthValidator
+from django.utils import timezone
+
+from ..models import DoctorTreatmentPlan
+from .widgets import bootstrapify
+
+TEXT_MAX = 5000  # per clinical section: long enough for a plan, short enough to read
+FEEDBACK_MAX = DoctorTreatmentPlan.FEEDBACK_MAX_LENGTH
+TEXT_SECTIONS = (
+    "assessment",
+    "treatment_goals",
+    "medications",
+    "lifestyle_modifications",
+    "dietary_recommendations",
+    "exercise_recommendations",
+    "follow_up_instructions",
+    "warning_signs",
+    "emergency_instructions",
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class TreatmentPlanForm(forms.ModelForm):
+    """The doctor's plan. Dates must make sense: end and review after the start."""
+
+    class Meta:
+        model = DoctorTreatmentPlan
+        fields = DoctorTreatmentPlan.CONTENT_FIELDS
+        widgets = {
+            "plan_start_date": DateInput(format="%Y-%m-%d"),
+            "plan_end_date": DateInput(format="%Y-%m-%d"),
+            "next_review_date": DateInput(format="%Y-%m-%d"),
+            **{name: forms.Textarea(attrs={"rows": 4}) for name in TEXT_SECTIONS},
+        }
+        help_texts = {
+            "warning_signs": "Symptoms that should make the patient call the practice.",
+            "emergency_instructions": "When to call emergency services.",
+        }
+
+    # Set by the "Save and publish" submit button; not a plan field.
+    publish = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in TEXT_SECTIONS:
+            field = self.fields[name]
+            field.max_length = TEXT_MAX
+            field.validators.append(MaxLengthValidator(TEXT_MAX))
+            field.widget.attrs["maxlength"] = str(TEXT_MAX)
+        self.fields["plan_title"].widget.attrs["maxlength"] = "200"
+        bootstrapify(self)
+
+    def clean_plan_start_date(self):
+        start = self.cleaned_data["plan_start_date"]
+        today = timezone.localdate()
+        if start and not (today - timedelta(days=366) <= start <= today + timedelta(days=366)):
+            raise forms.ValidationError("The start date must be within a year of today.")
+        return start
+
+    def clean(self):
+        data = super().clean()
+        start = data.get("plan_start_date")
+        end = data.get("plan_end_date")
+        review = data.get("next_review_date")
+        if start and end and end <= start:
+            self.add_error("plan_end_date", "The end date must be after the start date.")
+        if start and review and review < start:
+            self.add_error("next_review_date", "The review date cannot be before the start date.")
+        if end and review and review > end:
+            self.add_error("next_review_date", "The review date cannot be after the end date.")
+        return data
+
+
+class PlanFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "All statuses"), *DoctorTreatmentPlan.Status.choices], required=False
+    )
+    q = forms.CharField(label="Patient or title", max_length=100, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bootstrapify(self)
+
+
+class PatientFeedbackForm(forms.Form):
+    feedback_text = forms.CharField(
+        label="Your message to your doctor",
+        max_length=FEEDBACK_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": str(FEEDBACK_MAX)}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bootstrapify(self)
+
+    def clean_feedback_text(self) -> str:
+        text = self.cleaned_data["feedback_text"].strip()
+        if not text:
+            raise forms.ValidationError("Please write a message before sending.")
+        return text
+
+
+class AcknowledgePlanForm(forms.Form):
+    """Empty on purpose: acknowledging is one button, but it still goes through a form."""
+
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput, initial=True)

@@ -1,0 +1,1 @@
+"""Service functions: multi-row, transactional, audited domain operations."""
