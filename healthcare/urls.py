@@ -9,6 +9,13 @@ urlpatterns = [
     # Dashboards
     path("doctor/", views.doctor_dashboard, name="doctor_dashboard"),
     path("patient/", views.patient_dashboard, name="patient_dashboard"),
+    # Doctor - Patients (list and read-only chart)
+    path("doctor/patients/", views.doctor_patients_list, name="doctor_patients_list"),
+    path(
+        "doctor/patients/<int:patient_id>/",
+        views.doctor_patient_chart,
+        name="doctor_patient_chart",
+    ),
     # Doctor - AI Proposals (list, detail, review)
     path("doctor/ai-proposals/", views.doctor_ai_proposals, name="doctor_ai_proposals"),
     path(

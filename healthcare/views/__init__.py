@@ -2,6 +2,7 @@
 
 - home: the landing page that sends each role to its dashboard
 - dashboards: doctor and patient dashboards
+- patients: doctor's patient list and read-only patient chart
 - proposals: doctor's AI proposal list, detail, review
 - plans: doctor's treatment plans (list, detail, create, edit, lifecycle actions)
 - patient_portal: patient's published plans, acknowledge, feedback
@@ -15,6 +16,7 @@ from .patient_portal import (
     patient_treatment_plans,
     patient_view_treatment_plan,
 )
+from .patients import doctor_patient_chart, doctor_patients_list
 from .plans import (
     doctor_cancel_treatment_plan,
     doctor_complete_treatment_plan,
@@ -34,6 +36,8 @@ __all__ = [
     "doctor_create_treatment_plan",
     "doctor_dashboard",
     "doctor_edit_treatment_plan",
+    "doctor_patient_chart",
+    "doctor_patients_list",
     "doctor_publish_treatment_plan",
     "doctor_review_ai_proposal",
     "doctor_revise_treatment_plan",
