@@ -28,6 +28,22 @@ urlpatterns = [
         views.doctor_review_ai_proposal,
         name="doctor_review_ai_proposal",
     ),
+    # Doctor - AI generation in the background (issue 5)
+    path(
+        "doctor/patients/<int:patient_id>/generate-ai-proposal/",
+        views.doctor_generate_ai_proposal,
+        name="doctor_generate_ai_proposal",
+    ),
+    path(
+        "doctor/ai-proposals/<int:proposal_id>/status/",
+        views.doctor_ai_proposal_status,
+        name="doctor_ai_proposal_status",
+    ),
+    path(
+        "doctor/ai-proposals/<int:proposal_id>/retry/",
+        views.doctor_retry_ai_proposal,
+        name="doctor_retry_ai_proposal",
+    ),
     # Doctor - Treatment Plans
     path("doctor/treatment-plans/", views.doctor_treatment_plans, name="doctor_treatment_plans"),
     path(
