@@ -86,3 +86,20 @@ def admin_profile(db):
 def staff_client(client, admin_profile):
     client.force_login(admin_profile.user)
     return client
+
+
+@pytest.fixture
+def ollama_url():
+    """The real Ollama server for `@pytest.mark.ollama` tests (env OLLAMA_TEST_URL).
+
+    Skips when unset, except in CI (CI=true), where a missing server is a failure.
+    Start one with: URL=$(../shared/ollama-cpu/start 11435 llama3.2); export OLLAMA_TEST_URL=$URL
+    """
+    import os
+
+    url = os.environ.get("OLLAMA_TEST_URL", "").strip()
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("OLLAMA_TEST_URL is not set, but CI=true requires the Ollama tests to run.")
+        pytest.skip("OLLAMA_TEST_URL is not set: no real Ollama server for this test.")
+    return url
