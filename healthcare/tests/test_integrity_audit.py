@@ -115,7 +115,7 @@ def test_raw_sql_update_is_refused_by_the_database(entry):
     require_postgres()
     with pytest.raises(IntegrityError, match="append-only"):
         _raw_sql(
-            "UPDATE treatment_plan_audit_log SET changes = '{{}}'::jsonb WHERE audit_id = %s",
+            "UPDATE treatment_plan_audit_log SET changes = '{}'::jsonb WHERE audit_id = %s",
             [entry.pk],
         )
     _unchanged(entry)
