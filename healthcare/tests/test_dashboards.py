@@ -1,0 +1,69 @@
+"""The doctor's and the patient's dashboards."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from .factories import PatientFactory
+from .workflow_helpers import make_plan, make_proposal, make_published_plan, make_reviewed_proposal
+
+pytestmark = pytest.mark.django_db
+
+
+def test_doctor_dashboard_summarises_the_workflow(doctor_client, doctor, patient, other_doctor):
+    make_proposal(patient, doctor, generation_time_seconds=7.25)
+    make_reviewed_proposal(patient, doctor)
+    make_proposal(patient, doctor, generation_status="running")
+    make_plan(patient, doctor)
+    acknowledged = make_published_plan(patient, doctor, plan_title="Acked plan")
+    acknowledged.mark_patient_acknowledged()
+    acknowledged.add_patient_feedback("Is grapefruit fine?")
+    stranger = PatientFactory(primary_doctor=other_doctor)
+    make_proposal(stranger, other_doctor)
+    make_published_plan(stranger, other_doctor).add_patient_feedback("Not for you")
+
+    response = doctor_client.get(reverse("doctor_dashboard"))
+    body = response.content.decode()
+    ctx = response.context
+    assert response.status_code == 200
+    assert ctx["pending_count"] == 1
+    assert ctx["in_progress_count"] == 1
+    assert ctx["draft_count"] == 1
+    assert ctx["active_count"] == 1
+    assert ctx["unread_feedback_count"] == 1
+    assert len(ctx["ai_proposals"]) == 3
+    assert "7.2s" in body or "7.3s" in body  # generation time
+    assert "Pending review" in body and "Accepted" in body  # status badges
+    assert "Is grapefruit fine?" in body
+    assert "Not for you" not in body
+    assert 'data-testid="recent-acknowledgements"' in body
+    assert "Acked plan" in body
+    assert "healthcare/includes/generation_in_progress.html" in [t.name for t in response.templates]
+
+
+def test_doctor_dashboard_bounded_queries(
+    doctor_client, doctor, patient, django_assert_max_num_queries
+):
+    for _ in range(25):
+        make_proposal(patient, doctor)
+        make_published_plan(patient, doctor).add_patient_feedback("Hello")
+    with django_assert_max_num_queries(25):
+        response = doctor_client.get(reverse("doctor_dashboard"))
+    assert response.status_code == 200
+
+
+def test_doctor_dashboard_anonymous_and_patient(client, patient_client):
+    assert patient_client.get(reverse("doctor_dashboard")).status_code == 403
+    patient_client.logout()
+    assert client.get(reverse("doctor_dashboard")).status_code == 302
+
+
+def test_patient_dashboard_bounded_queries(
+    patient_client, doctor, patient, django_assert_max_num_queries
+):
+    for _ in range(25):
+        make_published_plan(patient, doctor)
+    with django_assert_max_num_queries(10):
+        response = patient_client.get(reverse("patient_dashboard"))
+    assert len(response.context["treatment_plans"]) == 10
