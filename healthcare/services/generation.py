@@ -80,11 +80,13 @@ def request_generation(
     actor=None,
     retry_of: Proposal | None = None,
     source: str = "web",
+    enqueue: bool = True,
 ) -> GenerationRequest:
     """Create a queued proposal and enqueue its task, or return the one already in progress.
 
     The task is enqueued on commit, so a worker never looks for a row it cannot see yet. If
     enqueueing fails the proposal is recorded as failed with the reason (invariant 4).
+    `enqueue=False` leaves the queued row for the caller to run inline (the batch's --sync).
     """
     with transaction.atomic():
         # Serialises concurrent requests for this patient (PostgreSQL row lock; SQLite takes
@@ -113,7 +115,8 @@ def request_generation(
                 "retry_of": retry_of.pk if retry_of else None,
             },
         )
-        transaction.on_commit(lambda: enqueue_generation(proposal, actor=actor))
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_generation(proposal, actor=actor))
     return GenerationRequest(proposal, created=True)
 
 
@@ -185,6 +188,7 @@ class Heartbeat(threading.Thread):
         self.proposal_id = proposal_id
         self.every = every
         self._stop_event = threading.Event()
+        self.beaten = threading.Event()  # set after each beat (tests wait on it)
 
     def run(self) -> None:
         try:
@@ -192,6 +196,7 @@ class Heartbeat(threading.Thread):
                 Proposal.objects.filter(
                     pk=self.proposal_id, generation_status__in=Proposal.IN_PROGRESS_GENERATION
                 ).update(heartbeat_at=timezone.now())
+                self.beaten.set()
         except Exception as exc:  # never take the generation down with us
             logger.warning("heartbeat for proposal %s stopped: %s", self.proposal_id, exc)
         finally:
@@ -423,7 +428,7 @@ def readiness_messages(checks) -> list[tuple[bool, str]]:
     for name, value in (checks or {}).items():
         text = str(name).replace("_", " ").capitalize()
         if isinstance(value, bool):
-            out.append((value, text))
+            out.append((value, f"{text}: {'present' if value else 'missing or too few'}"))
         elif isinstance(value, dict):
             ok = bool(value.get("ok", value.get("passed", True)))
             out.append((ok, str(value.get("message") or value.get("detail") or text)))
