@@ -13,7 +13,7 @@ Use it as a context manager::
 or through the pytest fixture `ollama_standin`, which also points the settings at it with short
 timeouts (OLLAMA_TIMEOUT 1 s, OLLAMA_CONNECT_TIMEOUT 0.5 s), so fault tests stay fast::
 
-    from healthcare.tests.ollama_standin import ollama_standin  # noqa: F401 (a fixture)
+    from healthcare.tests.ollama_standin import ollama_standin_fixture  # noqa: F401
 
     def test_x(ollama_standin):
         ollama_standin.set_mode("cut_mid_stream")
@@ -521,8 +521,8 @@ STANDIN_READ_TIMEOUT = 1.0
 STANDIN_CONNECT_TIMEOUT = 0.5
 
 
-@pytest.fixture
-def ollama_standin(settings) -> Iterator[OllamaStandIn]:
+@pytest.fixture(name="ollama_standin")
+def ollama_standin_fixture(settings) -> Iterator[OllamaStandIn]:
     """A running stand-in, with the settings pointed at it and short timeouts."""
     with OllamaStandIn(slow_delay=STANDIN_READ_TIMEOUT + 1.5) as server:
         settings.OLLAMA_API_URL = server.url

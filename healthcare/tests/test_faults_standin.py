@@ -15,7 +15,7 @@ from .ollama_standin import (
     MID_STREAM_ERROR,
     SERVER_BUSY,
     OllamaStandIn,
-    ollama_standin,  # noqa: F401 - a fixture
+    ollama_standin_fixture,  # noqa: F401 - provides ollama_standin
 )
 
 TIMEOUT = (0.5, 1.0)
@@ -246,7 +246,7 @@ def test_unknown_mode_is_refused(server):
         server.mode = "sideways"
 
 
-def test_the_fixture_points_settings_at_it(ollama_standin, settings):  # noqa: F811
+def test_the_fixture_points_settings_at_it(ollama_standin, settings):
     assert ollama_standin.url == settings.OLLAMA_API_URL
     assert settings.OLLAMA_TIMEOUT <= 1.0
     assert settings.OLLAMA_CONNECT_TIMEOUT <= 0.5
