@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
-from ..models import DoctorTreatmentPlan
+from ..models import DoctorTreatmentPlan, Encounter
 from .widgets import bootstrapify
 
 TEXT_MAX = 5000  # per clinical section: long enough for a plan, short enough to read
@@ -35,7 +35,7 @@ class TreatmentPlanForm(forms.ModelForm):
 
     class Meta:
         model = DoctorTreatmentPlan
-        fields = DoctorTreatmentPlan.CONTENT_FIELDS
+        fields = (*DoctorTreatmentPlan.CONTENT_FIELDS, "encounter")
         widgets = {
             "plan_start_date": DateInput(format="%Y-%m-%d"),
             "plan_end_date": DateInput(format="%Y-%m-%d"),
@@ -50,8 +50,16 @@ class TreatmentPlanForm(forms.ModelForm):
     # Set by the "Save and publish" submit button; not a plan field.
     publish = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, patient=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        patient = patient or (self.instance.patient if self.instance.patient_id else None)
+        # Only this patient's visits can be linked (another patient's id is refused as invalid).
+        encounters = (
+            Encounter.objects.filter(patient=patient) if patient else Encounter.objects.none()
+        )
+        self.fields["encounter"].queryset = encounters.order_by("-encounter_date")
+        self.fields["encounter"].required = False
+        self.fields["encounter"].help_text = "Optional: the visit this plan comes from."
         for name in TEXT_SECTIONS:
             field = self.fields[name]
             field.max_length = TEXT_MAX

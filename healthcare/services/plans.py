@@ -15,6 +15,7 @@ from ..models import TreatmentPlanAuditLog as Audit
 
 Status = DoctorTreatmentPlan.Status
 CONTENT_FIELDS = DoctorTreatmentPlan.CONTENT_FIELDS
+EDITABLE_FIELDS = (*CONTENT_FIELDS, "encounter")
 
 
 class PlanActionError(Exception):
@@ -27,6 +28,11 @@ def _locked(plan: DoctorTreatmentPlan) -> DoctorTreatmentPlan:
 
 def _content(plan: DoctorTreatmentPlan) -> dict:
     return {field: getattr(plan, field) for field in CONTENT_FIELDS}
+
+
+def _editable(plan: DoctorTreatmentPlan) -> dict:
+    """What a doctor can edit, with the encounter as its id (JSON-friendly for the audit)."""
+    return {**_content(plan), "encounter": plan.encounter_id}
 
 
 def check_proposal_usable(
@@ -78,7 +84,7 @@ def create_plan(
             patient=patient,
             provider=provider,
             ai_proposal=proposal,
-            encounter=encounter,
+            encounter=encounter or data.get("encounter"),
             status=Status.DRAFT,
             **{field: data[field] for field in CONTENT_FIELDS if field in data},
         )
@@ -86,7 +92,7 @@ def create_plan(
         plan.save()
         if proposal is not None:
             proposal.mark_as_used()
-        changes = {field: [None, value] for field, value in _content(plan).items() if value}
+        changes = {field: [None, value] for field, value in _editable(plan).items() if value}
         if proposal is not None:
             changes["ai_proposal"] = proposal.pk
         Audit.record(Audit.Action.PLAN_CREATED, actor=by, plan=plan, changes=changes)
@@ -102,14 +108,15 @@ def update_draft(plan: DoctorTreatmentPlan, data: dict, *, by) -> dict:
                 f"Only a draft can be edited; this plan is {plan.get_status_display().lower()}. "
                 "Revise it to change it."
             )
-        before = _content(plan)
-        for field in CONTENT_FIELDS:
+        before = _editable(plan)
+        for field in EDITABLE_FIELDS:
             if field in data:
                 setattr(plan, field, data[field])
+        after = _editable(plan)
         changes = {
-            field: [before[field], getattr(plan, field)]
-            for field in CONTENT_FIELDS
-            if before[field] != getattr(plan, field)
+            field: [before[field], after[field]]
+            for field in EDITABLE_FIELDS
+            if before[field] != after[field]
         }
         if changes:
             plan.save(update_fields=[*changes, "updated_at"])

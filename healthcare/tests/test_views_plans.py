@@ -351,3 +351,25 @@ def test_actions_anonymous_and_patient(client, patient_client, doctor, patient, 
     assert client.post(reverse(name, args=[plan.pk])).status_code == 302
     plan.refresh_from_db()
     assert plan.status == "active"
+
+
+# --- Encounter link ----------------------------------------------------------------------------
+def test_create_links_an_encounter_of_this_patient_only(doctor_client, doctor, patient):
+    from .factories import EncounterFactory
+
+    visit = EncounterFactory(patient=patient, provider=doctor)
+    foreign = EncounterFactory(patient=PatientFactory(primary_doctor=doctor), provider=doctor)
+    response = doctor_client.post(create_url(patient), plan_form_data(encounter=foreign.pk))
+    assert response.status_code == 200
+    assert response.context["form"].errors["encounter"]
+    doctor_client.post(create_url(patient), plan_form_data(encounter=visit.pk))
+    plan = DoctorTreatmentPlan.objects.get()
+    assert plan.encounter == visit
+    assert Audit.objects.get(plan=plan).changes["encounter"] == [None, visit.pk]
+    doctor_client.post(reverse("doctor_edit_treatment_plan", args=[plan.pk]), plan_form_data())
+    plan.refresh_from_db()
+    assert plan.encounter is None
+    assert Audit.objects.get(plan=plan, action="plan_edited").changes["encounter"] == [
+        visit.pk,
+        None,
+    ]

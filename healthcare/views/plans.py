@@ -91,7 +91,7 @@ def doctor_create_treatment_plan(
             messages.error(request, str(error))
             return redirect("doctor_view_ai_proposal", proposal_id=proposal.pk)
     initial = plan_service.initial_from_proposal(proposal) if proposal else None
-    form = TreatmentPlanForm(request.POST or None, initial=initial)
+    form = TreatmentPlanForm(request.POST or None, initial=initial, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             plan = plan_service.create_plan(
