@@ -156,14 +156,7 @@ class TreatmentPlanGenerator:
     def generation_options(self) -> dict:
         """Ollama options: settings (OLLAMA_TEMPERATURE, _TOP_P, _TOP_K, _NUM_PREDICT, then the
         optional dict OLLAMA_EXTRA_OPTIONS), overridden by `options=` given to __init__."""
-        options = {
-            "temperature": settings.OLLAMA_TEMPERATURE,
-            "top_p": settings.OLLAMA_TOP_P,
-            "top_k": settings.OLLAMA_TOP_K,
-            "num_predict": settings.OLLAMA_NUM_PREDICT,
-        }
-        # Any other Ollama option (repeat_penalty, seed, ...) for every generation.
-        options.update(getattr(settings, "OLLAMA_EXTRA_OPTIONS", None) or {})
+        options = OllamaAPIClient.default_options()
         options.update(self.options_override)
         return options
 

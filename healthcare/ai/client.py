@@ -217,7 +217,10 @@ class OllamaAPIClient:
         model: str | None = None,
         server: str | None = None,
     ) -> dict:
-        """Generate text from a prompt. Returns the text and Ollama's metrics (see `_result`)."""
+        """Generate text from a prompt. Returns the text and Ollama's metrics (see `_result`).
+
+        `options` are laid over the project's defaults (`default_options()`).
+        """
         payload: dict[str, Any] = {"model": model or self.model, "prompt": prompt}
         if system is not None:
             payload["system"] = system
@@ -245,12 +248,26 @@ class OllamaAPIClient:
         result["message"] = {"role": "assistant", "content": result["response"]}
         return result
 
+    @staticmethod
+    def default_options() -> dict:
+        """The project's generation defaults (settings OLLAMA_TEMPERATURE, _TOP_P, _TOP_K,
+        _NUM_PREDICT and the optional dict OLLAMA_EXTRA_OPTIONS)."""
+        options = {
+            "temperature": settings.OLLAMA_TEMPERATURE,
+            "top_p": settings.OLLAMA_TOP_P,
+            "top_k": settings.OLLAMA_TOP_K,
+            "num_predict": settings.OLLAMA_NUM_PREDICT,
+        }
+        options.update(getattr(settings, "OLLAMA_EXTRA_OPTIONS", None) or {})
+        return options
+
     def _completion(self, path, payload, stream, options, fmt, keep_alive, on_chunk, server):
         payload["stream"] = bool(stream)
         if fmt is not None:
             payload["format"] = fmt
-        if options:
-            payload["options"] = dict(options)
+        # Settings first, the caller's options on top: a bare generate() still gets the
+        # project's low temperature and num_predict cap, never the server's unlimited default.
+        payload["options"] = self.default_options() | dict(options or {})
         if keep_alive is not None:
             payload["keep_alive"] = keep_alive
         model = payload["model"]

@@ -50,6 +50,10 @@ def client(settings):
     settings.OLLAMA_API_URL = URL
     settings.OLLAMA_TIMEOUT = 120
     settings.OLLAMA_CONNECT_TIMEOUT = 3
+    settings.OLLAMA_TEMPERATURE = 0.2
+    settings.OLLAMA_TOP_P = 0.9
+    settings.OLLAMA_TOP_K = 40
+    settings.OLLAMA_NUM_PREDICT = 256
     return OllamaAPIClient(model="llama3.2")
 
 
@@ -83,7 +87,21 @@ def test_generate_non_streaming_returns_text_and_metrics(client, rsps):
         "model": "llama3.2",
         "prompt": "Say hello",
         "stream": False,
-        "options": {"temperature": 0.7, "top_p": 0.9, "top_k": 40},
+        "options": {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "num_predict": 256},
+    }
+
+
+def test_options_default_from_settings(client, rsps, settings):
+    settings.OLLAMA_TEMPERATURE = 0.1
+    settings.OLLAMA_EXTRA_OPTIONS = {"seed": 3}
+    rsps.add(rsps.POST, GEN, json=generate_reply("ok"))
+    client.generate("x", options={"top_k": 5})
+    assert json.loads(rsps.calls[0].request.body)["options"] == {
+        "temperature": 0.1,
+        "top_p": 0.9,
+        "top_k": 5,
+        "num_predict": 256,
+        "seed": 3,
     }
 
 
