@@ -102,7 +102,7 @@ def create_plan(
 def update_draft(plan: DoctorTreatmentPlan, data: dict, *, by) -> dict:
     """Edit a draft; returns the changed fields as {field: [old, new]}."""
     with transaction.atomic():
-        plan = _locked(plan)
+        plan, caller = _locked(plan), plan
         if not plan.is_editable:
             raise PlanActionError(
                 f"Only a draft can be edited; this plan is {plan.get_status_display().lower()}. "
@@ -121,19 +121,21 @@ def update_draft(plan: DoctorTreatmentPlan, data: dict, *, by) -> dict:
         if changes:
             plan.save(update_fields=[*changes, "updated_at"])
             Audit.record(Audit.Action.PLAN_EDITED, actor=by, plan=plan, changes=changes)
+    caller.refresh_from_db()  # the caller's instance reflects the change too
     return changes
 
 
 def publish_plan(plan: DoctorTreatmentPlan, *, by) -> DoctorTreatmentPlan:
     """Publish a draft (a revision supersedes its predecessor in the same transaction)."""
     with transaction.atomic():
-        plan = _locked(plan)
+        plan, caller = _locked(plan), plan
         if plan.status != Status.DRAFT:
             raise PlanActionError(
                 f"Only a draft can be published; this plan is {plan.get_status_display().lower()}."
             )
         plan.publish_to_patient(by=by)
-    return plan
+    caller.refresh_from_db()  # the caller's instance reflects the change too
+    return caller
 
 
 def revise_plan(plan: DoctorTreatmentPlan, *, by) -> DoctorTreatmentPlan:
@@ -182,7 +184,7 @@ def _already_revised_message(plan: DoctorTreatmentPlan) -> str:
 
 def complete_plan(plan: DoctorTreatmentPlan, *, by) -> DoctorTreatmentPlan:
     with transaction.atomic():
-        plan = _locked(plan)
+        plan, caller = _locked(plan), plan
         if plan.status != Status.ACTIVE:
             raise PlanActionError(
                 f"Only an active plan can be completed; this one is "
@@ -197,7 +199,8 @@ def complete_plan(plan: DoctorTreatmentPlan, *, by) -> DoctorTreatmentPlan:
             plan=plan,
             changes={"status": [Status.ACTIVE, Status.COMPLETED]},
         )
-    return plan
+    caller.refresh_from_db()  # the caller's instance reflects the change too
+    return caller
 
 
 def cancel_plan(plan: DoctorTreatmentPlan, *, by) -> DoctorTreatmentPlan:
@@ -207,7 +210,7 @@ def cancel_plan(plan: DoctorTreatmentPlan, *, by) -> DoctorTreatmentPlan:
     trail), so that version can be revised again.
     """
     with transaction.atomic():
-        plan = _locked(plan)
+        plan, caller = _locked(plan), plan
         if plan.status not in (Status.DRAFT, Status.ACTIVE):
             raise PlanActionError(
                 f"Only a draft or active plan can be cancelled; this one is "
@@ -223,7 +226,8 @@ def cancel_plan(plan: DoctorTreatmentPlan, *, by) -> DoctorTreatmentPlan:
         plan.cancelled_at = timezone.now()
         plan.save(update_fields=fields)
         Audit.record(Audit.Action.PLAN_CANCELLED, actor=by, plan=plan, changes=changes)
-    return plan
+    caller.refresh_from_db()  # the caller's instance reflects the change too
+    return caller
 
 
 def mark_feedback_read(plan: DoctorTreatmentPlan) -> int:
