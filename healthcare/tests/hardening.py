@@ -127,3 +127,17 @@ class capture_all_logs:  # noqa: N801 - used like a function: `with capture_all_
             logger.removeHandler(self.recorder)
         for logger, level in self.levels:
             logger.setLevel(level)
+
+
+def iter_url_patterns(resolver=None, prefix: str = "", namespace: str | None = None):
+    """(name, route) for every named URL pattern, namespaces included ("admin:index")."""
+    from django.urls import URLResolver, get_resolver
+
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace or namespace
+            yield from iter_url_patterns(pattern, prefix + str(pattern.pattern), ns)
+        elif pattern.name:
+            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            yield name, prefix + str(pattern.pattern)
