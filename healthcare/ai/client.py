@@ -573,6 +573,8 @@ class OllamaAPIClient:
                         on_chunk(text)
                 if obj.get("done"):
                     return obj, text
+        except OllamaError:
+            raise  # (the timeout and connection errors are requests exceptions too)
         except requests.exceptions.ConnectionError as exc:
             if _is_read_timeout(exc):
                 raise self._read_timeout(url) from exc

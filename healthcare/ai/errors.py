@@ -6,6 +6,8 @@ patient data in it) and `error_type` (a short code stored on the proposal and in
 
 from __future__ import annotations
 
+import requests
+
 
 class GenerationError(Exception):
     error_type = "generation_error"
@@ -43,14 +45,16 @@ class OllamaError(GenerationError):
         super().__init__(user_message, **kwargs)
 
 
-class OllamaUnavailableError(OllamaError):
+# The timeout and connection errors are also the `requests` exceptions of the same meaning, so
+# code written from the specification (`except requests.exceptions.Timeout:`) catches them.
+class OllamaUnavailableError(OllamaError, requests.exceptions.ConnectionError):
     """Connection refused, DNS failure, nothing listening."""
 
     error_type = "ollama_unavailable"
     default_message = "The AI server (Ollama) cannot be reached. Check that `ollama serve` runs."
 
 
-class OllamaTimeoutError(OllamaError):
+class OllamaTimeoutError(OllamaError, requests.exceptions.Timeout):
     """Connect or read timeout; `phase` says which ("connect" or "read")."""
 
     error_type = "ollama_timeout"

@@ -213,12 +213,20 @@ def test_read_timeout_wrapped_as_connection_error_is_a_timeout(client, rsps):
         client.generate("x")
 
 
+def test_timeouts_are_caught_as_the_specification_catches_them(client, rsps):
+    # Spec, Best Practices / Error Handling: `except requests.exceptions.Timeout:`
+    rsps.add(rsps.POST, GEN, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(requests.exceptions.Timeout):
+        client.generate("x")
+
+
 def test_connection_refused(client, rsps):
     rsps.add(rsps.POST, GEN, body=requests.exceptions.ConnectionError("Connection refused"))
     with pytest.raises(OllamaUnavailableError) as info:
         client.generate("x")
     assert "ollama serve" in info.value.user_message
     assert info.value.error_type == "ollama_unavailable"
+    assert isinstance(info.value, requests.exceptions.ConnectionError)
 
 
 def test_malformed_json_reply(client, rsps):
