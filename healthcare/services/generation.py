@@ -449,8 +449,9 @@ class GenerationPreview:
     problems: list[str]
 
 
-def generation_preview(patient: Patient) -> GenerationPreview:
-    """What will be sent (de-identified) and whether the record is ready, for the GET page."""
+def generation_preview(patient: Patient, *, with_data: bool = True) -> GenerationPreview:
+    """Whether the record is ready, and (for the GET page) what will be sent, de-identified.
+    `with_data=False` skips gathering the record: pressing Generate needs only the checks."""
     from .. import ai_treatment_generator as ai
 
     try:
@@ -458,10 +459,13 @@ def generation_preview(patient: Patient) -> GenerationPreview:
         checks = readiness_messages(raw_checks)
     except ai.GenerationError as exc:
         ready, checks = False, [(False, exc.user_message)]
+    sections: list[tuple[str, list[str]]] = []
     try:
-        sections = summarize_patient_data(ai.TreatmentPlanGenerator().gather_patient_data(patient))
+        if with_data:
+            data = ai.TreatmentPlanGenerator().gather_patient_data(patient)
+            sections = summarize_patient_data(data)
     except ai.GenerationError as exc:
-        sections, ready = [], False
+        ready = False
         checks.append((False, exc.user_message))
     problems = [message for ok, message in checks if not ok]
     return GenerationPreview(sections, checks, bool(ready), problems)

@@ -64,11 +64,14 @@ def _start_generation(
 def doctor_generate_ai_proposal(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_doctor(request, patient_id)
     provider = current_provider(request)
-    preview = generation_preview(patient)
-    data = request.POST if request.method == "POST" else None
+    posted = request.method == "POST"
+    preview = generation_preview(patient, with_data=not posted)
+    data = request.POST if posted else None
     form = GenerateProposalForm(data, ready=preview.ready, problems=preview.problems)
     if form.is_valid():
         return _start_generation(request, patient, provider)
+    if posted:  # re-rendered with the errors: show what would be sent, too
+        preview = generation_preview(patient)
     context = {
         "patient": patient,
         "preview": preview,
