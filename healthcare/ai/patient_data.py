@@ -227,7 +227,7 @@ def gather_patient_data(patient: Patient) -> dict:
     return {
         "snapshot_version": SNAPSHOT_VERSION,
         "as_of": today.isoformat(),
-        "demographics": {"age": patient.age_on(today), "sex": patient.get_sex_display()},
+        "demographics": {"age": _age(patient, today), "sex": patient.get_sex_display()},
         "vital_signs": vitals,
         "diagnoses": diagnoses,
         "lab_tests": labs,
@@ -239,6 +239,12 @@ def gather_patient_data(patient: Patient) -> dict:
         "recent_encounters": encounters,
         "truncated_fields": sorted(set(truncated)),
     }
+
+
+def _age(patient: Patient, today: date) -> int | str:
+    """Age in years; "90+" from 90 on (HIPAA Safe Harbor: higher ages can identify)."""
+    age = patient.age_on(today)
+    return age if age < 90 else "90+"
 
 
 def validate_patient_data_for_ai(patient: Patient) -> tuple[bool, dict[str, bool]]:

@@ -252,11 +252,17 @@ def _section(title: str, rows: list[dict], render, empty: str) -> list[str]:
     return [f"{title}:", *(render(row) for row in rows)]
 
 
+def _age_words(age: Any) -> str:
+    if isinstance(age, int):
+        return f"{age}-year-old"
+    return "aged 90 or over" if str(age) == "90+" else f"age {neutralise(age)}"
+
+
 def render_data_block(data: dict) -> str:
     demo = data.get("demographics") or {}
     lines = [
         DATA_BEGIN,
-        f"Patient: {neutralise(demo.get('age'))}-year-old, sex {_word(demo.get('sex')).lower()}",
+        f"Patient: {_age_words(demo.get('age'))}, sex {_word(demo.get('sex')).lower()}",
         f"Record as of: {neutralise(data.get('as_of'))}",
     ]
     lines += _section(

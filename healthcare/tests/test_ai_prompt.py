@@ -89,6 +89,13 @@ def test_gather_applies_the_specification_limits(generator, patient):
     assert data["recent_encounters"][0]["chief_complaint"] == "Morning headaches for two weeks"
 
 
+def test_ages_from_90_are_grouped(generator, db):
+    patient = f.PatientFactory(date_of_birth=date(1920, 1, 1))
+    data = generator.gather_patient_data(patient)
+    assert data["demographics"]["age"] == "90+"
+    assert "Patient: aged 90 or over, sex female" in generator.build_treatment_prompt(data)
+
+
 def test_gather_returns_plain_json(generator, patient):
     make_record(patient)
     data = generator.gather_patient_data(patient)
