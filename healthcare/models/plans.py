@@ -242,13 +242,16 @@ class DoctorTreatmentPlan(models.Model):
                 f"{self.get_status_display().lower()}."
             )
         before = self.status
-        self.status = self.Status.SUPERSEDED
-        self.superseded_at = timezone.now()
-        self.save(update_fields=["status", "superseded_at", "updated_at"])
-        changes = {"status": [before, self.status]}
+        changes = {"status": [before, self.Status.SUPERSEDED]}
         if successor is not None:
             changes["superseded_by"] = successor.pk
-        self._audit(TreatmentPlanAuditLog.Action.PLAN_SUPERSEDED, self._doctor_actor(by), changes)
+        with transaction.atomic():
+            self.status = self.Status.SUPERSEDED
+            self.superseded_at = timezone.now()
+            self.save(update_fields=["status", "superseded_at", "updated_at"])
+            self._audit(
+                TreatmentPlanAuditLog.Action.PLAN_SUPERSEDED, self._doctor_actor(by), changes
+            )
 
     # --- Patient actions -------------------------------------------------------------------
     def _require_published(self) -> None:
