@@ -13,6 +13,8 @@ from .widgets import bootstrapify
 
 TEXT_MAX = 5000  # per clinical section: long enough for a plan, short enough to read
 FEEDBACK_MAX = DoctorTreatmentPlan.FEEDBACK_MAX_LENGTH
+MAX_PLAN_DAYS = 3653  # ten years: a later end date is almost surely a typo in the year
+MAX_REVIEW_DAYS = 731
 TEXT_SECTIONS = (
     "assessment",
     "treatment_goals",
@@ -82,8 +84,14 @@ class TreatmentPlanForm(forms.ModelForm):
         review = data.get("next_review_date")
         if start and end and end <= start:
             self.add_error("plan_end_date", "The end date must be after the start date.")
+        elif start and end and end > start + timedelta(days=MAX_PLAN_DAYS):
+            self.add_error("plan_end_date", "A plan cannot run more than 10 years; check the year.")
         if start and review and review < start:
             self.add_error("next_review_date", "The review date cannot be before the start date.")
+        elif start and review and review > start + timedelta(days=MAX_REVIEW_DAYS):
+            self.add_error(
+                "next_review_date", "The next review should be within 2 years; check the year."
+            )
         if end and review and review > end:
             self.add_error("next_review_date", "The review date cannot be after the end date.")
         return data

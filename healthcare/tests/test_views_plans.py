@@ -177,6 +177,14 @@ def test_create_review_date_must_fit_between_start_and_end(doctor_client, patien
     assert response.context["form"].errors["next_review_date"]
 
 
+@pytest.mark.parametrize(("field", "days"), [("plan_end_date", 3660), ("next_review_date", 800)])
+def test_create_refuses_dates_far_in_the_future(doctor_client, patient, field, days):
+    later = (timezone.localdate() + timedelta(days=days)).isoformat()
+    response = doctor_client.post(create_url(patient), plan_form_data(**{field: later}))
+    assert response.status_code == 200
+    assert "check the year" in response.context["form"].errors[field][0]
+
+
 def test_create_for_patient_not_in_care_is_404(doctor_client, unrelated_patient):
     assert doctor_client.get(create_url(unrelated_patient)).status_code == 404
     assert doctor_client.post(create_url(unrelated_patient), plan_form_data()).status_code == 404
