@@ -17,7 +17,9 @@ what both sides share:
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -353,6 +355,32 @@ def recover_if_stale(proposal: Proposal) -> bool:
 
 
 # --- What the doctor sees ------------------------------------------------------------------
+_PAIR = re.compile(r'"([A-Za-z_]+)"\s*:\s*"((?:[^"\\]|\\.)*)', re.S)
+_DANGLING_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{0,3})?$")
+
+
+def readable_text(raw: str) -> str:
+    """The streamed text for reading: a JSON reply (structured output), even cut off mid-way,
+    becomes titled sections; anything else is shown as it is. Always plain text (no markup)."""
+    if not raw.lstrip().startswith("{"):
+        return raw
+    try:
+        from ..ai.parsing import SECTIONS
+
+        labels = {key: label for key, _, label in SECTIONS}
+    except ImportError:  # pragma: no cover - the AI core is always there
+        labels = {}
+    parts = []
+    for key, value in _PAIR.findall(raw):
+        value = _DANGLING_ESCAPE.sub("", value)
+        try:
+            value = json.loads(f'"{value}"')
+        except ValueError:
+            value = value.replace("\\n", "\n")
+        parts.append(f"{labels.get(key) or key.replace('_', ' ').capitalize()}\n{value}")
+    return "\n\n".join(parts)
+
+
 def status_payload(proposal: Proposal) -> dict:
     now = timezone.now()
     since = proposal.started_at or proposal.created_at
@@ -362,6 +390,7 @@ def status_payload(proposal: Proposal) -> dict:
         "generation_status": proposal.generation_status,
         "label": proposal.get_generation_status_display(),
         "text": proposal.raw_response,
+        "display_text": readable_text(proposal.raw_response),
         "failure_reason": proposal.failure_reason,
         "done": not proposal.is_in_progress,
         "elapsed_seconds": round((end - since).total_seconds(), 1) if since and end else None,

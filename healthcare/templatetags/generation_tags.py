@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 
 from ..permissions import current_provider
-from ..services.generation import doctor_generation_activity
+from ..services.generation import doctor_generation_activity, readable_text
 
 register = template.Library()
 
@@ -31,3 +31,9 @@ def generation_activity(context) -> dict:
 @register.filter
 def generation_badge_class(status: str) -> str:
     return GENERATION_BADGES.get(status, "text-bg-secondary")
+
+
+@register.filter
+def readable_generation(raw: str) -> str:
+    """The streamed text as titled sections (plain text, still escaped by the template)."""
+    return readable_text(raw or "")

@@ -411,3 +411,34 @@ def test_dashboard_partial_query_count_is_constant(
         make_proposal(patient, doctor, GS.COMPLETED, completed_at=timezone.now())
     with django_assert_max_num_queries(3):
         render_activity(doctor_user)
+
+
+# --- Streamed JSON shown as sections --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("", ""),
+        ("ASSESSMENT\nPlain text as it came", "ASSESSMENT\nPlain text as it came"),
+        ("{", ""),
+        ('{"clinical_assessment": "BP hi', "Clinical assessment\nBP hi"),
+        (
+            '{"clinical_assessment": "Line one\\nline \\"two\\"", "treatment_goals": "1. BP\\',
+            'Clinical assessment\nLine one\nline "two"\n\nTreatment goals\n1. BP',
+        ),
+        ('{"medications": "caf\\u00e9 \\u00', "Medications\ncafé "),
+    ],
+)
+def test_readable_text_of_a_partial_json_reply(raw, shown):
+    assert service.readable_text(raw) == shown
+
+
+def test_status_and_partial_show_sections_of_a_json_stream(doctor_client, doctor, patient):
+    raw = '{"clinical_assessment": "<script>x</script> BP high", "treatment_go'
+    proposal = make_proposal(
+        patient, doctor, GS.RUNNING, raw_response=raw, heartbeat_at=timezone.now()
+    )
+    data = doctor_client.get(status_url(proposal)).json()
+    assert data["text"] == raw
+    assert data["display_text"] == "Clinical assessment\n<script>x</script> BP high"
+    html = render_status(proposal)
+    assert "Clinical assessment\n&lt;script&gt;x&lt;/script&gt; BP high" in html

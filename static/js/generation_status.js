@@ -64,9 +64,10 @@
           : "The model is reading the record (this can take a while on a cold start)…";
       }
     }
-    if (text && typeof data.text === "string" && text.textContent !== data.text) {
+    var shown = typeof data.display_text === "string" ? data.display_text : data.text;
+    if (text && typeof shown === "string" && text.textContent !== shown) {
       var atBottom = text.scrollHeight - text.scrollTop - text.clientHeight < 24;
-      text.textContent = data.text;
+      text.textContent = shown;
       if (atBottom) {
         text.scrollTop = text.scrollHeight;
       }
