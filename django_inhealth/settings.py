@@ -194,6 +194,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Cut overlong usernames before axes stores them (a 300-character one was a 500 on PostgreSQL).
+AXES_USERNAME_CALLABLE = "healthcare.security.axes_username"
 
 # --- Ollama ---------------------------------------------------------------------------
 # OLLAMA_API_URL may list several servers, comma-separated; generations are spread over

@@ -141,3 +141,14 @@ def iter_url_patterns(resolver=None, prefix: str = "", namespace: str | None = N
         elif pattern.name:
             name = f"{namespace}:{pattern.name}" if namespace else pattern.name
             yield name, prefix + str(pattern.pattern)
+
+
+def run_worker_task_inline(monkeypatch) -> None:
+    """Let tests call the worker's task function inside their transaction.
+
+    run_generation() starts with close_old_connections(), right for a worker between jobs; in
+    a test, inside the test's transaction, it would close the connection under the test on
+    PostgreSQL (SQLite's in-memory test database ignores the close)."""
+    import healthcare.services.generation as generation
+
+    monkeypatch.setattr(generation, "close_old_connections", lambda: None)

@@ -21,7 +21,12 @@ from healthcare.models import AIProposedTreatmentPlan, TreatmentPlanAuditLog
 from healthcare.services.generation import run_generation
 
 from . import factories as f
-from .hardening import make_ready_patient, proposals_snapshot, record_snapshot
+from .hardening import (
+    make_ready_patient,
+    proposals_snapshot,
+    record_snapshot,
+    run_worker_task_inline,
+)
 from .ollama_standin import ollama_standin_fixture  # noqa: F401 - provides ollama_standin
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +77,9 @@ FAULTS: dict[str, Expected] = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_server_health():
+def _fresh_server_health(monkeypatch):
     """Which servers are down is kept per process; each test starts with none down."""
+    run_worker_task_inline(monkeypatch)
     SERVER_HEALTH.reset()
     yield
     SERVER_HEALTH.reset()

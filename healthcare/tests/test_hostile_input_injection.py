@@ -17,7 +17,7 @@ from healthcare.models import AIProposedTreatmentPlan, Encounter, MedicalHistory
 from healthcare.services.generation import run_generation
 
 from . import factories as f
-from .hardening import make_ready_patient
+from .hardening import make_ready_patient, run_worker_task_inline
 from .ollama_standin import ollama_standin_fixture  # noqa: F401 - provides ollama_standin
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,8 @@ def _put(patient, where: str, text: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_server_health():
+def _fresh_server_health(monkeypatch):
+    run_worker_task_inline(monkeypatch)
     SERVER_HEALTH.reset()
     yield
     SERVER_HEALTH.reset()

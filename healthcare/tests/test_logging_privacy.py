@@ -31,6 +31,7 @@ from .hardening import (
     PATIENT_MRN,
     capture_all_logs,
     make_ready_patient,
+    run_worker_task_inline,
 )
 from .ollama_standin import ollama_standin_fixture  # noqa: F401 - provides ollama_standin
 
@@ -44,7 +45,8 @@ DOCTOR_NOTES = "Quixworth review note: agree, but start metformin later."
 
 
 @pytest.fixture(autouse=True)
-def _fresh_server_health():
+def _fresh_server_health(monkeypatch):
+    run_worker_task_inline(monkeypatch)
     SERVER_HEALTH.reset()
     yield
     SERVER_HEALTH.reset()

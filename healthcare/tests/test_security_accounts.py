@@ -243,3 +243,32 @@ def test_no_view_is_csrf_exempt():
         if getattr(p.callback, "csrf_exempt", False)
     ]
     assert exempt == []
+
+
+# --- Hostile login input ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("x" * 300, "whatever-password"),  # longer than axes' 255-character column
+        ("a\x00b", "whatever-password"),
+        ("someone", "p\x00w"),
+        ("", ""),
+        ('<script>alert("x")</script>', "whatever-password"),
+    ],
+)
+def test_hostile_login_input_is_refused_without_an_error_page(client, username, password):
+    response = client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        HTTP_USER_AGENT="u" * 1000,
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_overlong_usernames_are_still_throttled(client):
+    username = "y" * 400
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, username, "wrong-password-guess")
+    assert _login(client, username, "wrong-password-guess").status_code == 429
+    assert AccessAttempt.objects.get().username == "y" * 150
