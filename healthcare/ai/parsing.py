@@ -334,18 +334,21 @@ def _sections_from_mapping(data: dict) -> tuple[dict[str, str], dict[str, str], 
     return sections, extras, problems
 
 
-def _parse_json(text: str) -> dict | None:
+def _parse_json(text: str) -> tuple[dict, str, str] | None:
+    """The JSON object in a reply, with any prose the model wrote before and after it."""
     body = _strip_fences(text)
+    before = after = ""
     if not body.startswith("{"):
         start, end = body.find("{"), body.rfind("}")
         if start == -1 or end <= start:
             return None
+        before, after = _strip_fences(body[:start]), _strip_fences(body[end + 1 :])
         body = body[start : end + 1]
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) else None
+    return (data, before, after) if isinstance(data, dict) else None
 
 
 _PAIR_RE = re.compile(r'"([A-Za-z_ \-]{1,60})"\s*:\s*"((?:[^"\\]|\\.)*)(?:"|$)', re.DOTALL)
@@ -393,7 +396,11 @@ def _render_sections(sections: dict[str, str], extras: dict[str, str]) -> str:
 
 
 def _result(text, sections, *, structured, method, proposed, problems) -> dict:
-    result: dict[str, Any] = {f: (sections.get(f) or "").strip() for f in SECTION_FIELDS}
+    # JSON escapes (\u0000) can smuggle NUL into a section; PostgreSQL text cannot hold it.
+    result: dict[str, Any] = {
+        f: (sections.get(f) or "").replace("\x00", "").strip() for f in SECTION_FIELDS
+    }
+    proposed = proposed.replace("\x00", "")
     missing = [f for f in REQUIRED_SECTIONS if not result[f]]
     result.update(
         proposed_treatment=proposed,
@@ -422,18 +429,23 @@ def parse_ai_response(ai_response: Any) -> dict:
         text = "" if ai_response is None else str(ai_response)
     text = text.replace("\x00", "").strip()
 
-    data = _parse_json(text)
-    if data is not None:
+    parsed_json = _parse_json(text)
+    if parsed_json is not None:
+        data, before, after = parsed_json
         sections, extras, problems = _sections_from_mapping(data)
-        if sections:
+        if sections or extras:
             missing_keys = [k for k, f, _ in SECTIONS if f not in sections]
             problems += [f"'{k}' is missing" for k in missing_keys]
+            # Nothing the model wrote is dropped: prose around the object stays readable.
+            proposed = "\n\n".join(
+                part for part in (before, _render_sections(sections, extras), after) if part
+            )
             return _result(
                 text,
                 sections,
-                structured=True,
+                structured=bool(sections),
                 method="json",
-                proposed=_render_sections(sections, extras) or text,
+                proposed=proposed or text,
                 problems=problems,
             )
 

@@ -103,11 +103,12 @@ def test_schema_breaking_output_with_wrong_shape_falls_back_to_headings():
     assert parsed["structured"] is False
 
 
-def test_json_object_with_no_known_keys_falls_back():
-    parsed = parse_ai_response(json.dumps({"foo": "bar"}))
+def test_json_object_with_no_known_keys_is_kept_readable_and_incomplete():
+    parsed = parse_ai_response(json.dumps({"foo": "bar\u001b"}))
     assert parsed["structured"] is False
-    assert parsed["proposed_treatment"] == '{"foo": "bar"}'
+    assert parsed["proposed_treatment"] == "foo:\nbar\x1b"  # decoded, not JSON escapes
     assert len(parsed["missing_sections"]) == len(SECTION_FIELDS)
+    assert not parsed["is_complete"]
 
 
 # --- Free-text heading styles ----------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -171,22 +170,12 @@ def test_non_string_replies_never_raise(value):
     _assert_shape(parse_ai_response(value))
 
 
-# --- Known gaps in healthcare/ai/parsing.py (AI core), reported; they pass once fixed -------
-@pytest.mark.xfail(
-    reason="AI core: json.loads turns a \\u0000 escape into NUL inside a section; PostgreSQL "
-    "cannot store it, so the generation fails as internal_error (see docs/security.md)",
-    strict=False,
-)
+# --- Gaps found by these tests, fixed in healthcare/ai/parsing.py ----------------------------
 def test_nul_from_json_escapes_is_dropped():
     reply = json.dumps({"clinical_assessment": "a\x00b", "medications": "m\x00"})
     _assert_shape(parse_ai_response(reply))
 
 
-@pytest.mark.xfail(
-    reason="AI core: prose before or after a JSON object is dropped from proposed_treatment "
-    "(only the rendered sections are kept); it survives only in raw_response",
-    strict=False,
-)
 def test_prose_around_a_json_reply_is_kept():
     note = "Note: penicillin allergy, do not give amoxicillin."
     reply = note + '\n{"clinical_assessment": "stable", "medications": "none"}\nThanks.'
