@@ -210,6 +210,12 @@ OLLAMA_TOP_K = env.int("OLLAMA_TOP_K", default=40)
 OLLAMA_NUM_PREDICT = env.int("OLLAMA_NUM_PREDICT", default=1024)
 OLLAMA_MAX_NUM_CTX = env.int("OLLAMA_MAX_NUM_CTX", default=8192)
 OLLAMA_KEEP_ALIVE = env.str("OLLAMA_KEEP_ALIVE", default="30m")
+# Any other Ollama options as JSON, e.g. {"repeat_penalty": 1.1, "seed": 42}.
+OLLAMA_EXTRA_OPTIONS = env.json("OLLAMA_EXTRA_OPTIONS", default={})
+# Seconds a server that refused or timed out a connection (or answered 503) is skipped.
+OLLAMA_SERVER_COOLOFF = env.float("OLLAMA_SERVER_COOLOFF", default=30)
+# How often a running generation saves its partial text and heartbeat, in seconds.
+AI_HEARTBEAT_SECONDS = env.float("AI_HEARTBEAT_SECONDS", default=1.0)
 
 # --- Background generation (Django Tasks API via the django-tasks backport) -------------
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
