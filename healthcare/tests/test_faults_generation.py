@@ -27,7 +27,10 @@ from .hardening import (
     record_snapshot,
     run_worker_task_inline,
 )
-from .ollama_standin import ollama_standin_fixture  # noqa: F401 - provides ollama_standin
+from .ollama_standin import (
+    default_reply,
+    ollama_standin_fixture,  # noqa: F401 - provides ollama_standin
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -242,3 +245,40 @@ def test_every_stand_in_fault_mode_is_covered():
     from .ollama_standin import FAULT_MODES
 
     assert set(FAULTS) == set(FAULT_MODES) - {"ok"}
+
+
+# --- Hostile model output through the real generator ------------------------------------------
+@pytest.mark.xfail(
+    reason="AI core: a NUL character streamed by the model stays in raw_response and "
+    "proposed_treatment; PostgreSQL cannot store it, so the generation fails as internal_error",
+    strict=False,
+)
+def test_a_reply_with_nul_characters_completes_without_them(ollama_standin, ready_patient, doctor):
+    ollama_standin.set_mode(
+        "ok", reply="CLINICAL ASSESSMENT:\nnul \x00 here\nMEDICATIONS:\nlisinopril\x00 10 mg"
+    )
+    proposal = ai.TreatmentPlanGenerator(structured_output=False).generate_treatment_plan(
+        ready_patient, doctor
+    )
+    proposal.refresh_from_db()
+    assert proposal.generation_status in AIProposedTreatmentPlan.FINISHED_GENERATION
+    texts = [proposal.raw_response, proposal.proposed_treatment, proposal.clinical_assessment]
+    assert not any("\x00" in text for text in texts)
+    assert "lisinopril 10 mg" in proposal.medications_suggested
+
+
+def test_markup_from_the_model_is_escaped_on_the_proposal_page(
+    ollama_standin, ready_patient, doctor, doctor_client
+):
+    from .test_hostile_input_xss import injected_tags
+
+    markup = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    ollama_standin.set_mode("ok", reply=lambda body: default_reply(body).replace("Standin", markup))
+    proposal = ai.TreatmentPlanGenerator().generate_treatment_plan(ready_patient, doctor)
+    assert "<script>" in proposal.clinical_assessment
+    page = doctor_client.get(reverse("doctor_view_ai_proposal", args=[proposal.pk]))
+    assert page.status_code == 200
+    assert injected_tags(page.content.decode()) == []
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content.decode()
+    status = doctor_client.get(reverse("doctor_ai_proposal_status", args=[proposal.pk]))
+    assert status["Content-Type"].startswith("application/json")
