@@ -452,3 +452,30 @@ def test_published_plan_text_does_reach_its_patient(world, client):
         reverse("doctor_view_ai_proposal", args=[world["objects"]["own"]["proposal"]])
     )
     assert doctor_page.status_code == 403
+
+
+@pytest.mark.parametrize("role", ["anonymous", "patient", "doctor", "admin"])
+def test_every_post_needs_a_csrf_token(role, world):
+    """CSRF everywhere: a POST without the token is refused (403) on every URL, before the
+    view runs, whoever sends it."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user)
+    failures = []
+    for name in APP_URLS:
+        rule = EXPECTATIONS[name]
+        owner = "own" if rule.objects else None
+        url = _url(name, rule, world["objects"].get(owner) if owner else None)
+        status = client.post(url, {"anything": "x"}).status_code
+        if status != 403:
+            failures.append(f"POST {url}: {status}")
+    for name, _model, view in _admin_model_urls():
+        if view in ("changelist", "add"):
+            url = reverse(name)
+            status = client.post(url, {"anything": "x"}).status_code
+            if status != 403:
+                failures.append(f"POST {url}: {status}")
+    assert failures == [], "\n".join(failures)

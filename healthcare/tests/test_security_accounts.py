@@ -272,3 +272,15 @@ def test_overlong_usernames_are_still_throttled(client):
         _login(client, username, "wrong-password-guess")
     assert _login(client, username, "wrong-password-guess").status_code == 429
     assert AccessAttempt.objects.get().username == "y" * 150
+
+
+def test_login_rotates_the_session_key(client, doctor_user):
+    """No session fixation: a key known before login is useless after it."""
+    planted = client.session  # a session the attacker knows, planted in the victim's cookie
+    planted["marker"] = "planted"
+    planted.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = planted.session_key
+    assert _login(client, doctor_user.username, TEST_PASSWORD).status_code == 302
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value != planted.session_key
+    assert client.session.session_key != planted.session_key
+    assert client.session["marker"] == "planted"  # the data moves along, the key does not
