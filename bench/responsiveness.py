@@ -150,7 +150,7 @@ def run(args) -> dict:
         "web_workers": args.web_workers,
         "seconds_per_generation": args.seconds,
         "generate_post": summary(burst.post_times),
-        "generation_wall_time_s": summary(burst.generation_times),
+        "generation_wall_time": summary(burst.generation_times),
         "pages": {},
     }
     for name in pages:

@@ -404,21 +404,31 @@ def status_payload(proposal: Proposal) -> dict:
 
 
 def doctor_generation_activity(provider: Provider) -> dict:
-    """For the dashboard: the doctor's generations in progress, and those ready for review."""
+    """For the dashboard: the doctor's generations in progress, those ready for review and those
+    that failed (not yet retried) in the last hour.
+    Dead ones are failed first (one cheap query when none is), so none shows as running forever."""
+    recover_stale_generations(Proposal.objects.filter(provider=provider))
     mine = Proposal.objects.filter(provider=provider).select_related("patient")
     in_progress = list(
         mine.filter(generation_status__in=Proposal.IN_PROGRESS_GENERATION).order_by("created_at")[
             :20
         ]
     )
-    ready = list(
+    recent = list(
         mine.filter(
-            generation_status__in=Proposal.FINISHED_GENERATION,
+            generation_status__in=(*Proposal.FINISHED_GENERATION, GS.FAILED),
             status=Proposal.Status.PENDING,
             completed_at__gte=timezone.now() - READY_NOTICE_WINDOW,
-        ).order_by("-completed_at")[:10]
+        )
+        .exclude(generation_status=GS.FAILED, retries__isnull=False)  # already retried
+        .distinct()
+        .order_by("-completed_at")[:10]
     )
-    return {"in_progress": in_progress, "ready": ready}
+    return {
+        "in_progress": in_progress,
+        "ready": [p for p in recent if p.generation_status != GS.FAILED],
+        "failed": [p for p in recent if p.generation_status == GS.FAILED],
+    }
 
 
 def summarize_patient_data(data) -> list[tuple[str, list[str]]]:

@@ -24,7 +24,7 @@ def generation_activity(context) -> dict:
     request = context.get("request")
     provider = current_provider(request) if request is not None else None
     if provider is None:
-        return {"in_progress": [], "ready": []}
+        return {"in_progress": [], "ready": [], "failed": []}
     return doctor_generation_activity(provider)
 
 

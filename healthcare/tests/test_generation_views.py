@@ -384,9 +384,14 @@ def test_dashboard_partial_lists_in_progress_and_ready(doctor, doctor_user, pati
     make_proposal(patient, doctor, GS.COMPLETED, completed_at=timezone.now() - timedelta(hours=2))
     reviewed = make_proposal(patient, doctor, GS.COMPLETED, completed_at=timezone.now())
     reviewed.mark_as_reviewed("ok", by=doctor_user)
+    failed = make_proposal(patient, doctor, GS.FAILED, completed_at=timezone.now())
+    retried = make_proposal(patient, doctor, GS.FAILED, completed_at=timezone.now())
+    make_proposal(patient, doctor, GS.QUEUED, retry_of=retried)
     html = render_activity(doctor_user)
-    assert html.count('data-testid="watch-generation"') == 1
+    assert html.count('data-testid="watch-generation"') == 2
     assert html.count('data-testid="generation-ready-notice"') == 1
+    assert html.count('data-testid="generation-failed-notice"') == 1
+    assert reverse("doctor_view_ai_proposal", args=[failed.pk]) in html
 
 
 def test_dashboard_partial_is_empty_without_activity(doctor_user, other_doctor, patient):
@@ -409,8 +414,17 @@ def test_dashboard_partial_query_count_is_constant(
         patient = PatientFactory(primary_doctor=doctor)
         make_proposal(patient, doctor, GS.QUEUED)
         make_proposal(patient, doctor, GS.COMPLETED, completed_at=timezone.now())
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(3):  # the stale check, in progress, ready
         render_activity(doctor_user)
+
+
+def test_dashboard_partial_fails_a_dead_generation(doctor, doctor_user, patient):
+    old = timezone.now() - timedelta(seconds=settings.GENERATION_STALE_AFTER_SECONDS + 5)
+    dead = make_proposal(patient, doctor, GS.RUNNING, heartbeat_at=old)
+    html = render_activity(doctor_user)
+    assert 'data-testid="watch-generation"' not in html
+    dead.refresh_from_db()
+    assert dead.generation_status == GS.FAILED
 
 
 # --- Streamed JSON shown as sections --------------------------------------------------------
