@@ -208,6 +208,8 @@ def test_web_flow_shows_each_fault_and_retry_succeeds(
     status = doctor_client.get(reverse("doctor_ai_proposal_status", args=[proposal.pk]))
     assert status.status_code == 200
     assert status.json()["done"] is True
+    if expected.status == GS.FAILED:
+        assert status.json()["failure_reason"] == proposal.failure_reason
     for name, args in [
         ("doctor_ai_proposals", []),
         ("doctor_dashboard", []),
