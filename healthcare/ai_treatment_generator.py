@@ -102,6 +102,12 @@ __all__ = [
 
 logger = logging.getLogger("healthcare.ai")
 
+
+def _storable(text: str) -> str:
+    """Model text as the database can keep it: PostgreSQL text cannot hold NUL characters."""
+    return text.replace("\x00", "")
+
+
 # prompt_eval_count below this share of our (conservative) estimate is suspicious: the
 # server may not have seen the whole prompt.
 LOW_PROMPT_TOKENS_RATIO = 0.1
@@ -333,7 +339,7 @@ class TreatmentPlanGenerator:
             last[0] = now
             # Narrow update: never a full save, so the caller's fields are not clobbered.
             AIProposedTreatmentPlan.objects.filter(pk=proposal.pk).update(
-                raw_response=text_so_far, heartbeat_at=timezone.now()
+                raw_response=_storable(text_so_far), heartbeat_at=timezone.now()
             )
             if on_progress is not None:
                 try:
@@ -403,7 +409,8 @@ class TreatmentPlanGenerator:
             setattr(proposal, field_name, parsed[field_name])
         proposal.proposed_treatment = parsed["proposed_treatment"]
         proposal.structured_output = parsed["structured"]
-        proposal.raw_response = result["response"]
+        # The hash is of what the model sent; the stored text drops what a database can't hold.
+        proposal.raw_response = _storable(result["response"])
         proposal.response_sha256 = hashlib.sha256(result["response"].encode()).hexdigest()
         proposal.safety_flags = flags
         proposal.prompt_tokens = prompt_tokens
