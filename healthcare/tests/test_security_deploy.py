@@ -68,6 +68,35 @@ def test_security_headers_present(doctor_client, url_name):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("client_fixture", "url_name"),
+    [
+        ("doctor_client", "doctor_dashboard"),
+        ("patient_client", "patient_treatment_plans"),
+        ("staff_client", "admin:index"),
+        ("client", "login"),
+    ],
+)
+def test_pages_are_never_stored_by_the_browser(request, client_fixture, url_name):
+    """Shared workstations: after logout, the back button must not show the last patient."""
+    response = request.getfixturevalue(client_fixture).get(reverse(url_name))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "camera=()" in response["Permissions-Policy"]
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_a_view_that_sets_its_own_cache_control_keeps_it(doctor_client, doctor, patient):
+    from healthcare.tests.factories import AIProposedTreatmentPlanFactory
+
+    proposal = AIProposedTreatmentPlanFactory(patient=patient, provider=doctor)
+    response = doctor_client.get(reverse("doctor_ai_proposal_status", args=[proposal.pk]))
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
 def test_csp_forbids_inline_script_and_style(client):
     csp = _csp_directives(client.get(reverse("login"))["Content-Security-Policy"])
     for directive in ("script-src", "style-src", "default-src"):
