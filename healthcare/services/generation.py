@@ -217,7 +217,10 @@ def run_generation(proposal_id: int, *, generator=None) -> dict:
     """Run one queued generation to its end. Returns a small JSON-able outcome (ids only)."""
     from .. import ai_treatment_generator as ai
 
-    close_old_connections()
+    if not connection.in_atomic_block:
+        # A worker's long-lived connection may have gone stale between jobs; inside a
+        # transaction (the --sync batch, tests) the connection is the caller's to keep.
+        close_old_connections()
     recover_stale_generations()
     proposal = Proposal.objects.select_related("patient", "provider").filter(pk=proposal_id).first()
     if proposal is None or proposal.generation_status != GS.QUEUED:
