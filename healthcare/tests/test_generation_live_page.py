@@ -76,6 +76,7 @@ def browser_page(live_server, doctor_user, client, monkeypatch):
         )
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
+        page.goto("about:blank")  # stop the polling before the live server's data goes away
         browser.close()
         assert not errors, f"browser console errors (CSP?): {errors}"
 
