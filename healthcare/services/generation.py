@@ -433,6 +433,9 @@ def doctor_generation_activity(provider: Provider) -> dict:
     }
 
 
+SUMMARY_HIDDEN_KEYS = {"snapshot_version"}
+
+
 def summarize_patient_data(data) -> list[tuple[str, list[str]]]:
     """Flatten the generator's de-identified data dict into titled lines for display."""
 
@@ -451,6 +454,8 @@ def summarize_patient_data(data) -> list[tuple[str, list[str]]]:
     sections: list[tuple[str, list[str]]] = []
     general: list[str] = []
     for key, value in (data or {}).items():
+        if key in SUMMARY_HIDDEN_KEYS or (not value and str(key).startswith("truncated")):
+            continue  # bookkeeping of the snapshot, not clinical data
         if isinstance(value, list | tuple):
             sections.append((label(key), [line(v) for v in value] or ["None recorded"]))
         elif isinstance(value, dict):
