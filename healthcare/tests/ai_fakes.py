@@ -6,18 +6,10 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from healthcare.models import LabTest
 from healthcare.tests import factories as f
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The fixture users' passwords are hashed with the fast hasher (PBKDF2 costs ~1 s)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 URL = "http://ollama-a.test:11434"
 URL_B = "http://ollama-b.test:11434"

@@ -73,11 +73,6 @@ def form_data(response) -> dict:
     return data
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def superuser_client(staff_client):
     return staff_client

@@ -20,7 +20,6 @@ from .ai_fakes import (
     URL,
     URL_B,
     add_success,
-    fast_password_hashing,  # noqa: F401  (autouse fixture)
     generate_reply,
     make_record,
 )

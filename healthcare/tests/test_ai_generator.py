@@ -37,7 +37,6 @@ from .ai_fakes import (
     add_success,
     add_tags,
     add_version,
-    fast_password_hashing,  # noqa: F401  (autouse fixture)
     json_reply_text,
     ndjson,
     sent_payload,

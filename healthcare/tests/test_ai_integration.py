@@ -22,7 +22,6 @@ from healthcare.ai_treatment_generator import (
 from healthcare.models import AIProposedTreatmentPlan, TreatmentPlanAuditLog
 
 from .ai_fakes import (
-    fast_password_hashing,  # noqa: F401  (autouse fixture)
     make_record,
 )
 

@@ -21,7 +21,6 @@ from healthcare.tests import factories as f
 
 from .ai_fakes import (
     INJECTION,
-    fast_password_hashing,  # noqa: F401  (autouse fixture)
     make_record,
 )
 

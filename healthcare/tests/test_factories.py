@@ -8,11 +8,6 @@ from . import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 FACTORIES = [
     factories.UserFactory,
     factories.ProviderFactory,

@@ -15,11 +15,6 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_doctor_profile_reaches_provider_not_patient():
     profile = DoctorProfileFactory()
     assert profile.provider == profile.user.provider

@@ -26,11 +26,6 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def errors_of(obj) -> dict[str, list[str]]:
     with pytest.raises(ValidationError) as caught:
         obj.full_clean()

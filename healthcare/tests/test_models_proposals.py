@@ -9,11 +9,6 @@ from .factories import AIProposedTreatmentPlanFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 Status = AIProposedTreatmentPlan.Status
 Gen = AIProposedTreatmentPlan.GenerationStatus
 

@@ -13,7 +13,6 @@ import pytest
 from healthcare.ai_treatment_generator import SERVER_HEALTH
 
 from .ai_fakes import (
-    fast_password_hashing,  # noqa: F401  (autouse fixture)
     make_record,
 )
 

@@ -29,11 +29,6 @@ pytestmark = pytest.mark.django_db
 LIST_URL = reverse("doctor_patients_list")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def chart_url(patient) -> str:
     return reverse("doctor_patient_chart", args=[patient.patient_id])
 
