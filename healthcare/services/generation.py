@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -220,7 +220,8 @@ def run_generation(proposal_id: int, *, generator=None) -> dict:
     if not connection.in_atomic_block:
         # A worker's long-lived connection may have gone stale between jobs; inside a
         # transaction (the --sync batch, tests) the connection is the caller's to keep.
-        recover_stale_generations()
+        close_old_connections()
+    recover_stale_generations()
     proposal = Proposal.objects.select_related("patient", "provider").filter(pk=proposal_id).first()
     if proposal is None or proposal.generation_status != GS.QUEUED:
         # Gone, recovered as stale, or taken by another worker: nothing to do.
