@@ -52,6 +52,9 @@ QUEUE_UNAVAILABLE = (
 UNEXPECTED = "An unexpected error stopped the generation. Press Retry; if it persists, tell IT."
 
 READY_NOTICE_WINDOW = timedelta(hours=1)
+# The batch command's jobs wait behind a doctor's click (on backends that order by priority,
+# like the database queue; RQ runs them in arrival order).
+BATCH_PRIORITY = -10
 
 
 def stale_after() -> timedelta:
@@ -118,15 +121,21 @@ def request_generation(
             },
         )
         if enqueue:
-            transaction.on_commit(lambda: enqueue_generation(proposal, actor=actor))
+            priority = BATCH_PRIORITY if source == "batch" else 0
+            transaction.on_commit(
+                lambda: enqueue_generation(proposal, actor=actor, priority=priority)
+            )
     return GenerationRequest(proposal, created=True)
 
 
-def enqueue_generation(proposal: Proposal, *, actor=None) -> bool:
+def enqueue_generation(proposal: Proposal, *, actor=None, priority: int = 0) -> bool:
     from ..tasks import generate_proposal_task
 
+    task = generate_proposal_task
+    if priority and task.get_backend().supports_priority:
+        task = task.using(priority=priority)
     try:
-        result = generate_proposal_task.enqueue(proposal.pk)
+        result = task.enqueue(proposal.pk)
     except Exception as exc:  # any backend: DB locked/down, Redis refused, bad config
         logger.error("could not enqueue proposal %s: %s", proposal.pk, type(exc).__name__)
         try:

@@ -91,6 +91,7 @@ def test_queues_one_proposal_per_patient_and_is_idempotent(
     assert all(p.generation_status == GS.QUEUED for p in proposals)
     assert all(p.provider == ward["doctor"] for p in proposals)
     assert DBTaskResult.objects.count() == 3
+    assert set(DBTaskResult.objects.values_list("priority", flat=True)) == {-10}  # behind clicks
     assert "Summary: 3 patient(s); 3 queued." in first
     entry = TreatmentPlanAuditLog.objects.filter(action="generation_requested").first()
     assert entry.actor is None and entry.changes["source"] == "batch"

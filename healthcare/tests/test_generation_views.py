@@ -113,6 +113,7 @@ def test_post_queues_and_redirects_at_once_without_calling_ollama(
     assert proposal.ai_model_name == settings.OLLAMA_MODEL
     job = DBTaskResult.objects.get()
     assert job.status == "READY"
+    assert job.priority == 0  # ahead of the batch command's jobs (-10)
     assert job.queue_name == "generation"
     assert job.task_path == generate_proposal_task.module_path
     assert job.args_kwargs == {"args": [proposal.pk], "kwargs": {}}
