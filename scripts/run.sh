@@ -11,6 +11,9 @@ $PY manage.py migrate --noinput
 $PY manage.py seed_demo
 
 # Generation runs in the background worker, never inside a web request.
+# A generation left "running" by a worker that died (Ctrl-C mid-generation) is failed with its
+# reason so the doctor can retry; then the worker takes every queue ('*': generation included).
+$PY manage.py recover_stale_generations
 $PY manage.py db_worker --queue-name '*' &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
