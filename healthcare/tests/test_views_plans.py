@@ -56,6 +56,19 @@ def test_list_counts_and_filters(doctor_client, doctor, patient, other_doctor):
     assert list(response.context["plans"]) == [active]
 
 
+def test_list_shows_unread_feedback_per_plan(doctor_client, doctor, patient):
+    from .factories import PlanFeedbackFactory
+
+    with_two = make_published_plan(patient, doctor)
+    with_none = make_published_plan(patient, doctor)
+    PlanFeedbackFactory(plan=with_two)
+    PlanFeedbackFactory(plan=with_two)
+    PlanFeedbackFactory(plan=with_none, read_by_doctor_at=timezone.now())
+    plans = {p.pk: p for p in doctor_client.get(reverse("doctor_treatment_plans")).context["plans"]}
+    assert plans[with_two.pk].unread_feedback == 2
+    assert plans[with_none.pk].unread_feedback == 0
+
+
 def test_list_invalid_filter_shows_error(doctor_client, doctor, patient):
     make_plan(patient, doctor)
     response = doctor_client.get(reverse("doctor_treatment_plans"), {"status": "nope"})

@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ..forms import PlanFilterForm, TreatmentPlanForm
-from ..models import DoctorTreatmentPlan
+from ..models import DoctorTreatmentPlan, PlanFeedback
 from ..permissions import (
     Role,
     current_provider,
@@ -49,10 +50,16 @@ def doctor_treatment_plans(request: HttpRequest) -> HttpResponse:
                 | Q(patient__first_name__icontains=query)
                 | Q(patient__last_name__icontains=query)
             )
+    # A correlated subquery, not a JOIN + GROUP BY: only the rows of the page are counted.
+    unread = (
+        PlanFeedback.objects.filter(plan=OuterRef("pk"), read_by_doctor_at=None)
+        .order_by()
+        .values("plan")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     plans = plans.select_related("patient").annotate(
-        unread_feedback=Count(
-            "feedback_messages", filter=Q(feedback_messages__read_by_doctor_at=None)
-        )
+        unread_feedback=Coalesce(Subquery(unread, output_field=IntegerField()), 0)
     )
     page = paginate(request, plans.order_by("-created_at"))
     context = {"page": page, "plans": page.object_list, "form": form, **counts}
