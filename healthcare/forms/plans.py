@@ -44,6 +44,7 @@ class TreatmentPlanForm(forms.ModelForm):
             "next_review_date": DateInput(format="%Y-%m-%d"),
             **{name: forms.Textarea(attrs={"rows": 4}) for name in TEXT_SECTIONS},
         }
+        labels = {"follow_up_instructions": "Follow-up instructions", "encounter": "Visit"}
         help_texts = {
             "warning_signs": "Symptoms that should make the patient call the practice.",
             "emergency_instructions": "When to call emergency services.",

@@ -44,7 +44,9 @@ class ProposalReviewForm(forms.Form):
 
 
 class ProposalFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "All review states"), *Status.choices], required=False)
+    status = forms.ChoiceField(
+        label="Review", choices=[("", "All review states"), *Status.choices], required=False
+    )
     generation_status = forms.ChoiceField(
         label="Generation",
         choices=[("", "Any generation state"), *AIProposedTreatmentPlan.GenerationStatus.choices],

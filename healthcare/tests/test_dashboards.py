@@ -67,3 +67,18 @@ def test_patient_dashboard_bounded_queries(
     with django_assert_max_num_queries(10):
         response = patient_client.get(reverse("patient_dashboard"))
     assert len(response.context["treatment_plans"]) == 10
+
+
+def test_doctor_dashboard_shows_when_a_proposal_was_made_to_the_minute(
+    doctor_client, doctor, patient
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    proposal = make_proposal(patient, doctor)
+    created = datetime(2026, 3, 5, 14, 7, tzinfo=ZoneInfo("UTC"))
+    type(proposal).objects.filter(pk=proposal.pk).update(created_at=created)
+    response = doctor_client.get(reverse("doctor_dashboard"))
+    assert timezone.localtime(created).strftime("%b %d, %Y %H:%M").encode() in response.content

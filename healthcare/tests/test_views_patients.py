@@ -310,3 +310,25 @@ def test_critical_findings(values, expected):
 
 def test_critical_findings_ignore_missing_values():
     assert critical_findings(VitalSign()) == []
+
+
+def test_chart_lists_this_doctors_plans_and_proposals(doctor_client, doctor, other_doctor, patient):
+    from .workflow_helpers import make_plan, make_reviewed_proposal
+
+    plan = make_plan(patient, doctor, plan_title="Blood pressure control")
+    proposal = make_reviewed_proposal(patient, doctor)
+    make_plan(patient, other_doctor, plan_title="Someone else's plan")
+    response = doctor_client.get(chart_url(patient))
+    assert list(response.context["patient_plans"]) == [plan]
+    assert list(response.context["patient_proposals"]) == [proposal]
+    plan_url = reverse("doctor_view_treatment_plan", args=[plan.pk])
+    proposal_url = reverse("doctor_view_ai_proposal", args=[proposal.pk])
+    assert f'href="{plan_url}"'.encode() in response.content
+    assert f'href="{proposal_url}"'.encode() in response.content
+    assert b"Someone else" not in response.content
+
+
+def test_chart_without_plans_or_proposals_says_so(doctor_client, patient):
+    response = doctor_client.get(chart_url(patient))
+    assert b'data-testid="chart-no-plans"' in response.content
+    assert b'data-testid="chart-no-proposals"' in response.content

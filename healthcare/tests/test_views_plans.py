@@ -394,3 +394,51 @@ def test_create_links_an_encounter_of_this_patient_only(doctor_client, doctor, p
         visit.pk,
         None,
     ]
+
+
+# --- Navigation found in the browser review ---------------------------------------------------
+def test_discarding_a_revision_returns_to_the_version_still_in_force(
+    doctor_client, doctor, patient
+):
+    old = make_published_plan(patient, doctor)
+    doctor_client.post(reverse("doctor_revise_treatment_plan", args=[old.pk]))
+    draft = DoctorTreatmentPlan.objects.get(previous_version=old)
+    page = doctor_client.get(detail_url(draft))
+    assert b"Discard this revision" in page.content
+    response = doctor_client.post(
+        reverse("doctor_cancel_treatment_plan", args=[draft.pk]), follow=True
+    )
+    assert response.redirect_chain[-1][0] == detail_url(old)
+    assert b"Revision v2 discarded; version 1 is unchanged (active)." in response.content
+    draft.refresh_from_db()
+    old.refresh_from_db()
+    assert (draft.status, old.status) == ("cancelled", "active")
+
+
+def test_plan_page_links_to_the_patient_chart(doctor_client, doctor, patient):
+    plan = make_plan(patient, doctor)
+    response = doctor_client.get(detail_url(plan))
+    chart = reverse("doctor_patient_chart", args=[patient.pk])
+    assert f'href="{chart}"'.encode() in response.content
+    assert b"Cancel plan" in response.content  # a first draft is cancelled, not "discarded"
+
+
+def test_plan_form_cancel_goes_back_where_the_doctor_came_from(doctor_client, doctor, patient):
+    chart = reverse("doctor_patient_chart", args=[patient.pk])
+    response = doctor_client.get(create_url(patient))
+    assert response.context["patient"] == patient
+    assert f'href="{chart}" data-testid="cancel-form"'.encode() in response.content
+    proposal = make_reviewed_proposal(patient, doctor)
+    response = doctor_client.get(create_url(patient, proposal))
+    back = reverse("doctor_view_ai_proposal", args=[proposal.pk])
+    assert f'href="{back}" data-testid="cancel-form"'.encode() in response.content
+    assert b"Follow-up instructions" in response.content
+
+
+def test_empty_list_says_how_to_start_and_filters_can_be_cleared(doctor_client):
+    response = doctor_client.get(reverse("doctor_treatment_plans"))
+    assert b"No treatment plans yet." in response.content
+    assert b'data-testid="clear-filter"' not in response.content
+    response = doctor_client.get(reverse("doctor_treatment_plans"), {"status": "active"})
+    assert b"No treatment plans match these filters." in response.content
+    assert b'data-testid="clear-filter"' in response.content

@@ -229,3 +229,43 @@ def test_review_requires_csrf(doctor_user, doctor, patient):
     csrf_client.force_login(doctor_user)
     proposal = make_proposal(patient, doctor)
     assert csrf_client.post(review_url(proposal), {"decision": "accepted"}).status_code == 403
+
+
+# --- Navigation found in the browser review ---------------------------------------------------
+def test_detail_links_back_to_the_patient_chart(doctor_client, doctor, patient):
+    proposal = make_proposal(patient, doctor)
+    response = doctor_client.get(detail_url(proposal))
+    chart = reverse("doctor_patient_chart", args=[patient.pk])
+    assert f'href="{chart}" data-testid="proposal-patient-link"'.encode() in response.content
+
+
+def test_detail_times_use_one_format(doctor_client, doctor, patient):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    started = datetime(2026, 3, 5, 14, 7, 9, tzinfo=ZoneInfo("UTC"))
+    proposal = make_proposal(patient, doctor, started_at=started)
+    response = doctor_client.get(detail_url(proposal))
+    expected = timezone.localtime(started).strftime("%b %d, %Y %H:%M:%S")
+    assert ("Started", expected) in response.context["provenance"]
+
+
+def test_running_generation_shows_no_stale_badge_in_the_heading(doctor_client, doctor, patient):
+    proposal = make_proposal(patient, doctor, generation_status="running")
+    response = doctor_client.get(detail_url(proposal))
+    heading = response.content.split(b"</h1>")[1].split(b"<p")[0]
+    assert b'data-testid="generation-status"' not in heading
+
+
+def test_list_empty_states_and_clear_filter(doctor_client):
+    response = doctor_client.get(detail_list_url())
+    assert b"No AI proposals yet." in response.content
+    response = doctor_client.get(detail_list_url(), {"status": "accepted"})
+    assert b"No AI proposals match these filters." in response.content
+    assert b'data-testid="clear-filter"' in response.content
+
+
+def detail_list_url():
+    return reverse("doctor_ai_proposals")

@@ -32,6 +32,8 @@ from ..permissions import (
     current_provider,
     get_patient_for_doctor,
     patients_in_care_of,
+    plans_for_doctor,
+    proposals_for_doctor,
     require_role,
 )
 
@@ -41,6 +43,7 @@ CHART_VITALS = 5
 CHART_ENCOUNTERS = 5
 CHART_ABNORMAL_LABS = 15
 CHART_RECENT_LABS = 10
+CHART_WORK_ITEMS = 5  # the doctor's latest plans and AI proposals for this patient
 CRITICAL_WINDOW = timedelta(hours=24)
 
 
@@ -150,5 +153,17 @@ def doctor_patients_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def doctor_patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_doctor(request, patient_id)
-    context = {"patient": patient, "doctor": current_provider(request), **chart_sections(patient)}
+    doctor = current_provider(request)
+    context = {
+        "patient": patient,
+        "doctor": doctor,
+        # Only this doctor's own plans and proposals: the access rule of their detail pages.
+        "patient_plans": plans_for_doctor(doctor)
+        .filter(patient=patient)
+        .order_by("-created_at")[:CHART_WORK_ITEMS],
+        "patient_proposals": proposals_for_doctor(doctor)
+        .filter(patient=patient)
+        .order_by("-created_at")[:CHART_WORK_ITEMS],
+        **chart_sections(patient),
+    }
     return render(request, "healthcare/doctor/patient_chart.html", context)

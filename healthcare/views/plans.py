@@ -196,4 +196,19 @@ def doctor_complete_treatment_plan(request: HttpRequest, plan_id: int) -> HttpRe
 @require_role(Role.DOCTOR)
 @require_POST
 def doctor_cancel_treatment_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
-    return _plan_action(request, plan_id, plan_service.cancel_plan, "Treatment plan cancelled.")
+    plan = get_plan_for_doctor(request, plan_id)
+    revised = plan.previous_version if plan.status == Status.DRAFT else None
+    if revised is None:
+        return _plan_action(request, plan_id, plan_service.cancel_plan, "Treatment plan cancelled.")
+    # Discarding a draft revision: back to the version the patient still follows.
+    try:
+        plan_service.cancel_plan(plan, by=request.user)
+    except PlanActionError as error:
+        messages.error(request, str(error))
+        return redirect("doctor_view_treatment_plan", plan_id=plan.pk)
+    messages.success(
+        request,
+        f"Revision v{plan.version} discarded; version {revised.version} is unchanged "
+        f"({revised.get_status_display().lower()}).",
+    )
+    return redirect("doctor_view_treatment_plan", plan_id=revised.pk)

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_POST
 
 from ..forms import ProposalFilterForm, ProposalReviewForm
@@ -49,6 +51,9 @@ def _provenance(proposal: AIProposedTreatmentPlan) -> list[tuple[str, object]]:
     def seconds(ns):
         return None if ns is None else f"{ns / 1e9:.2f} s"
 
+    def when(moment):  # the same format as every other time on the page
+        return moment and date_format(timezone.localtime(moment), "M d, Y H:i:s")
+
     rows = [
         ("Model", proposal.ai_model_name),
         ("Model digest", proposal.model_digest),
@@ -71,8 +76,8 @@ def _provenance(proposal: AIProposedTreatmentPlan) -> list[tuple[str, object]]:
         ("Response generation", seconds(proposal.eval_duration_ns)),
         ("Done reason", proposal.done_reason),
         ("Attempts", proposal.attempts),
-        ("Started", proposal.started_at),
-        ("Completed", proposal.completed_at),
+        ("Started", when(proposal.started_at)),
+        ("Completed", when(proposal.completed_at)),
     ]
     return [(label, value) for label, value in rows if value not in (None, "")]
 
