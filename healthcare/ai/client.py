@@ -35,6 +35,7 @@ from .errors import (
     OllamaTimeoutError,
     OllamaUnavailableError,
 )
+from .prompt import estimate_tokens, needed_num_ctx
 
 logger = logging.getLogger("healthcare.ai")
 
@@ -219,7 +220,10 @@ class OllamaAPIClient:
     ) -> dict:
         """Generate text from a prompt. Returns the text and Ollama's metrics (see `_result`).
 
-        `options` are laid over the project's defaults (`default_options()`).
+        `options` are laid over the project's defaults (`default_options()`). Without a
+        `num_ctx` there, one is sized for the prompt and `num_predict` (capped by
+        OLLAMA_MAX_NUM_CTX); the result's `prompt_truncated` says whether the server's
+        `prompt_eval_count` reached it, i.e. the prompt may have been cut.
         """
         payload: dict[str, Any] = {"model": model or self.model, "prompt": prompt}
         if system is not None:
@@ -268,6 +272,16 @@ class OllamaAPIClient:
         # Settings first, the caller's options on top: a bare generate() still gets the
         # project's low temperature and num_predict cap, never the server's unlimited default.
         payload["options"] = self.default_options() | dict(options or {})
+        if not payload["options"].get("num_ctx"):
+            # Never the server's default window (2048 on some servers, which cuts a longer
+            # prompt silently from the front): size it for this prompt and the reply.
+            payload["options"]["num_ctx"] = min(
+                needed_num_ctx(
+                    estimate_tokens(_prompt_text(payload)),
+                    int(payload["options"].get("num_predict") or 0),
+                ),
+                int(settings.OLLAMA_MAX_NUM_CTX),
+            )
         if keep_alive is not None:
             payload["keep_alive"] = keep_alive
         model = payload["model"]
@@ -283,7 +297,20 @@ class OllamaAPIClient:
                 response.close()
 
         (final, text), url = self._with_failover(attempt, server)
-        return self._result(final, text, url, model, time.perf_counter() - started)
+        result = self._result(final, text, url, model, time.perf_counter() - started)
+        result["num_ctx"] = num_ctx = payload["options"]["num_ctx"]
+        # The server cuts a prompt that does not fit without saying so; the only sign is a
+        # prompt_eval_count that reaches the window (DESIGN.md, measured).
+        prompt_tokens = result["prompt_tokens"]
+        result["prompt_truncated"] = isinstance(prompt_tokens, int) and prompt_tokens >= num_ctx
+        if result["prompt_truncated"]:
+            logger.warning(
+                "ollama prompt filled the context window server=%s prompt_tokens=%s num_ctx=%s",
+                url,
+                prompt_tokens,
+                num_ctx,
+            )
+        return result
 
     @staticmethod
     def _result(final: dict, text: str, url: str, model: str, elapsed: float) -> dict:
@@ -590,6 +617,14 @@ class OllamaAPIClient:
             "Try again; if it repeats, check the Ollama server's log.",
             server=url,
         )
+
+
+def _prompt_text(payload: dict) -> str:
+    """Everything of a request that counts against the context window."""
+    if "messages" in payload:
+        # A few tokens of chat template around each message.
+        return "\n\n\n\n".join(str(m.get("content") or "") for m in payload["messages"])
+    return f"{payload.get('system') or ''}\n\n{payload.get('prompt') or ''}"
 
 
 def _text_of(obj: dict) -> str | None:

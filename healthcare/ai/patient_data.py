@@ -10,6 +10,7 @@ of the record (asserted in the tests for 3 and 3,000 vital signs).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -193,7 +194,9 @@ def gather_patient_data(patient: Patient) -> dict:
             Prescription.objects.filter(
                 patient=patient,
                 status__in=[Prescription.Status.ACTIVE, Prescription.Status.ON_HOLD],
-            ).order_by("medication_name", "pk"),
+                # Active before on hold, newest first: if a very long list must be shortened
+                # (healthcare.ai.prompt.SHORTENING_STEPS), the end of it goes.
+            ).order_by("status", "-start_date", "medication_name", "pk"),
             [
                 "medication_name",
                 "dosage",
@@ -224,7 +227,7 @@ def gather_patient_data(patient: Patient) -> dict:
         if row["chief_complaint"]
     ]
     today = timezone.localdate()
-    return {
+    data = {
         "snapshot_version": SNAPSHOT_VERSION,
         "as_of": today.isoformat(),
         "demographics": {"age": _age(patient, today), "sex": patient.get_sex_display()},
@@ -239,6 +242,45 @@ def gather_patient_data(patient: Patient) -> dict:
         "recent_encounters": encounters,
         "truncated_fields": sorted(set(truncated)),
     }
+    data["redacted_fields"] = redact_identifiers(data, patient)
+    return data
+
+
+REDACTED = "[redacted]"
+
+
+def _identifier_pattern(patient: Patient) -> re.Pattern | None:
+    """The patient's own name parts, MRN, phone and e-mail, as whole words, any case."""
+    names = {p for n in (patient.first_name, patient.last_name) for p in str(n or "").split()}
+    others = {str(v).strip() for v in (patient.mrn, patient.phone, patient.email) if v}
+    terms = sorted({t for t in names if len(t) >= 2} | {t for t in others if t}, key=len)
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t) for t in reversed(terms))  # longest first
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def redact_identifiers(data: dict, patient: Patient) -> list[str]:
+    """Replace the patient's own identifiers inside free text ("Maria called about..."), which
+    a clerk may type into any note. Only the free-text fields are touched (never test or drug
+    names), at the cost of an occasional false hit on a name that is also a word. Returns the
+    fields where something was replaced (the proposal gets a flag)."""
+    pattern = _identifier_pattern(patient)
+    if pattern is None:
+        return []
+    redacted: set[str] = set()
+    for field in FREE_TEXT_LIMITS:
+        section, key = field.split(".")
+        value = data.get(section)
+        rows = [value] if isinstance(value, dict) else (value or [])
+        for row in rows:
+            text = row.get(key)
+            if isinstance(text, str) and text:
+                new_text = pattern.sub(REDACTED, text)
+                if new_text != text:
+                    row[key] = new_text
+                    redacted.add(field)
+    return sorted(redacted)
 
 
 def _age(patient: Patient, today: date) -> int | str:

@@ -40,8 +40,13 @@ ESTIMATE_SAFETY = 1.10
 CTX_MARGIN_TOKENS = 64
 MIN_NUM_CTX = 2048
 
-# Shortening, oldest first: (list in the data, keep at least). Allergies and current
-# medications are never dropped: leaving them out could make a proposal unsafe.
+# Shortening, oldest first: (list in the data, keep at least). Allergies are never dropped:
+# leaving one out could make a proposal unsafe. Current medications go last and only down to
+# MIN_MEDICATIONS_KEPT (on-hold and the longest-running first, see patient_data): a chart with
+# hundreds of active prescriptions still gets a proposal, but the prompt says the list is
+# incomplete and the doctor sees a `medications_left_out` flag. Every section that lost rows
+# says how many in the prompt, so the model never reads "none" for data it was not shown.
+MIN_MEDICATIONS_KEPT = 20
 SHORTENING_STEPS: tuple[tuple[str, int], ...] = (
     ("vital_signs", 3),
     ("lab_tests", 5),
@@ -56,6 +61,7 @@ SHORTENING_STEPS: tuple[tuple[str, int], ...] = (
     ("family_history", 0),
     ("diagnoses", 1),
     ("lab_tests", 0),
+    ("current_medications", MIN_MEDICATIONS_KEPT),
 )
 
 ABNORMAL_FLAG_WORDS = {
@@ -246,10 +252,15 @@ def _encounter_line(e: dict) -> str:
     )
 
 
-def _section(title: str, rows: list[dict], render, empty: str) -> list[str]:
-    if not rows:
+def _section(
+    title: str, rows: list[dict], render, empty: str, left_out: int = 0, note: str = ""
+) -> list[str]:
+    if not rows and not left_out:
         return [f"{title}: {empty}"]
-    return [f"{title}:", *(render(row) for row in rows)]
+    lines = [f"{title}:", *(render(row) for row in rows)]
+    if left_out:
+        lines.append(f"- ({left_out} {note or 'older entries not shown'})")
+    return lines
 
 
 def _age_words(age: Any) -> str:
@@ -258,33 +269,36 @@ def _age_words(age: Any) -> str:
     return "aged 90 or over" if str(age) == "90+" else f"age {neutralise(age)}"
 
 
+MEDICATIONS_LEFT_OUT_NOTE = "more current medications not shown: this list is INCOMPLETE"
+
+
 def render_data_block(data: dict) -> str:
     demo = data.get("demographics") or {}
+    left_out = data.get("left_out") or {}
+
+    def section(title: str, key: str, render, empty: str = "none", note: str = "") -> list[str]:
+        return _section(title, data.get(key) or [], render, empty, left_out.get(key, 0), note)
+
     lines = [
         DATA_BEGIN,
         f"Patient: {_age_words(demo.get('age'))}, sex {_word(demo.get('sex')).lower()}",
         f"Record as of: {neutralise(data.get('as_of'))}",
     ]
-    lines += _section(
-        "Vital signs (most recent first)", data.get("vital_signs") or [], _vital_line, "none"
-    )
-    lines += _section("Diagnoses", data.get("diagnoses") or [], _diagnosis_line, "none")
-    lines += _section(
-        "Lab results (most recent first)", data.get("lab_tests") or [], _lab_line, "none"
-    )
-    lines += _section("Medical history", data.get("medical_history") or [], _history_line, "none")
-    lines += _section("Family history", data.get("family_history") or [], _family_line, "none")
+    lines += section("Vital signs (most recent first)", "vital_signs", _vital_line)
+    lines += section("Diagnoses", "diagnoses", _diagnosis_line)
+    lines += section("Lab results (most recent first)", "lab_tests", _lab_line)
+    lines += section("Medical history", "medical_history", _history_line)
+    lines += section("Family history", "family_history", _family_line)
     lines += _social_lines(data.get("social_history"))
-    lines += _section(
-        "Active allergies", data.get("allergies") or [], _allergy_line, "none recorded"
-    )
-    lines += _section(
+    lines += section("Active allergies", "allergies", _allergy_line, "none recorded")
+    lines += section(
         "Current medications",
-        data.get("current_medications") or [],
+        "current_medications",
         _medication_line,
         "none recorded",
+        MEDICATIONS_LEFT_OUT_NOTE,
     )
-    lines += _section("Recent visits", data.get("recent_encounters") or [], _encounter_line, "none")
+    lines += section("Recent visits", "recent_encounters", _encounter_line)
     lines.append(DATA_END)
     return "\n".join(lines)
 
@@ -425,21 +439,39 @@ def build_prompt(patient_data: dict, *, num_predict: int, max_num_ctx: int) -> P
     """Render the prompt, shortening the data by rule until it fits `max_num_ctx`."""
     data = copy.deepcopy(patient_data)
     dropped: dict[str, int] = {}
+    data["left_out"] = dropped  # rendered as "(N older entries not shown)" lines
 
     def measure() -> tuple[str, int]:
         prompt = render_task_prompt(data)
         return prompt, estimate_tokens(f"{SYSTEM_PROMPT}\n\n{prompt}")
 
+    def fits(tokens: int) -> bool:
+        return tokens + num_predict + CTX_MARGIN_TOKENS <= max_num_ctx
+
     prompt, estimate = measure()
-    if estimate + num_predict + CTX_MARGIN_TOKENS > max_num_ctx:
-        for key, keep in SHORTENING_STEPS:
-            rows = data.get(key) or []
-            while estimate + num_predict + CTX_MARGIN_TOKENS > max_num_ctx and len(rows) > keep:
-                rows.pop()  # lists are newest first: the oldest entry goes
-                dropped[key] = dropped.get(key, 0) + 1
-                prompt, estimate = measure()
-            if estimate + num_predict + CTX_MARGIN_TOKENS <= max_num_ctx:
-                break
+    for key, keep in SHORTENING_STEPS:
+        if fits(estimate):
+            break
+        rows = list(data.get(key) or [])  # newest first: the oldest entries go
+        if len(rows) <= keep:
+            continue
+        already = dropped.get(key, 0)
+
+        def keep_only(n: int, key=key, rows=rows, already=already) -> None:
+            data[key] = rows[:n]
+            dropped[key] = already + len(rows) - n
+
+        # The most rows that fit, by bisection (a chart may hold hundreds of rows).
+        low, high = keep, len(rows) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            keep_only(middle)
+            if fits(measure()[1]):
+                low = middle
+            else:
+                high = middle - 1
+        keep_only(low)
+        prompt, estimate = measure()
     if estimate + num_predict + CTX_MARGIN_TOKENS > max_num_ctx:
         raise PromptTooLargeError(
             f"The patient record needs about {estimate} tokens even after leaving out older "
@@ -458,6 +490,31 @@ def build_prompt(patient_data: dict, *, num_predict: int, max_num_ctx: int) -> P
                 "message": (
                     "The record was too long for the model's context window; left out: "
                     f"{listed}. The proposal did not consider them."
+                ),
+            }
+        )
+    if dropped.get("current_medications"):
+        flags.append(
+            {
+                "code": "medications_left_out",
+                "count": dropped["current_medications"],
+                "message": (
+                    f"The patient has {dropped['current_medications']} more current "
+                    "medications than the prompt could hold; the AI did not see them. Check "
+                    "interactions and duplicates against the full medication list."
+                ),
+            }
+        )
+    redacted = data.get("redacted_fields") or []
+    if redacted:
+        labels = ", ".join(FIELD_LABELS.get(f, f) for f in redacted)
+        flags.append(
+            {
+                "code": "identifiers_redacted",
+                "fields": list(redacted),
+                "message": (
+                    "The patient's name, MRN or contact details appeared in free text and were "
+                    f"replaced before sending: {labels}."
                 ),
             }
         )

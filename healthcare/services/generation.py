@@ -204,12 +204,21 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stop_event.wait(self.every):
-                Proposal.objects.filter(
-                    pk=self.proposal_id, generation_status__in=Proposal.IN_PROGRESS_GENERATION
-                ).update(heartbeat_at=timezone.now())
+                try:
+                    Proposal.objects.filter(
+                        pk=self.proposal_id,
+                        generation_status__in=Proposal.IN_PROGRESS_GENERATION,
+                    ).update(heartbeat_at=timezone.now())
+                except Exception as exc:  # never take the generation down with us
+                    # A database blip must not silence the heartbeat for good: a live job
+                    # would then be failed as stale during a long model load. Next beat,
+                    # on a fresh connection.
+                    logger.warning(
+                        "heartbeat for proposal %s missed: %s", self.proposal_id, type(exc).__name__
+                    )
+                    connection.close()
+                    continue
                 self.beaten.set()
-        except Exception as exc:  # never take the generation down with us
-            logger.warning("heartbeat for proposal %s stopped: %s", self.proposal_id, exc)
         finally:
             connection.close()
 
@@ -231,13 +240,20 @@ def run_generation(proposal_id: int, *, generator=None) -> dict:
         # transaction (the --sync batch, tests) the connection is the caller's to keep.
         close_old_connections()
     recover_stale_generations()
-    proposal = Proposal.objects.select_related("patient", "provider").filter(pk=proposal_id).first()
-    if proposal is None or proposal.generation_status != GS.QUEUED:
+    # Claim the job in one conditional UPDATE: of two workers handed the same job (enqueued
+    # twice, a retried delivery), exactly one moves it out of `queued`; the other skips it.
+    now = timezone.now()
+    claimed = Proposal.objects.filter(pk=proposal_id, generation_status=GS.QUEUED).update(
+        generation_status=GS.RUNNING, heartbeat_at=now, started_at=now, updated_at=now
+    )
+    if not claimed:
         # Gone, recovered as stale, or taken by another worker: nothing to do.
-        status = proposal.generation_status if proposal else "missing"
+        status = (
+            Proposal.objects.filter(pk=proposal_id).values_list("generation_status", flat=True)
+        ).first() or "missing"
         logger.info("proposal %s not queued (%s): skipped", proposal_id, status)
         return {"proposal_id": proposal_id, "generation_status": status, "skipped": True}
-    Proposal.objects.filter(pk=proposal_id).update(heartbeat_at=timezone.now())
+    proposal = Proposal.objects.select_related("patient", "provider").get(pk=proposal_id)
     generator = generator or ai.TreatmentPlanGenerator(model=proposal.ai_model_name or None)
     beat = Heartbeat(proposal_id, heartbeat_interval())
     beat.start()
@@ -303,7 +319,7 @@ def _fail_orphaned_db_task(task_id: str) -> None:
             traceback="The worker stopped while running this task (recovered by InHealth).",
         )
     except Exception as exc:  # not the database backend, or a bad id
-        logger.debug("could not close task %s: %s", task_id, exc)
+        logger.debug("could not close task %s: %s", task_id, type(exc).__name__)
 
 
 def recover_stale_generations(
@@ -444,6 +460,8 @@ def doctor_generation_activity(provider: Provider) -> dict:
 
 
 SUMMARY_HIDDEN_KEYS = {"snapshot_version"}
+# Bookkeeping of the snapshot, shown only when something happened.
+SUMMARY_BOOKKEEPING_KEYS = {"truncated_fields", "redacted_fields", "left_out"}
 
 
 def summarize_patient_data(data) -> list[tuple[str, list[str]]]:
@@ -464,7 +482,7 @@ def summarize_patient_data(data) -> list[tuple[str, list[str]]]:
     sections: list[tuple[str, list[str]]] = []
     general: list[str] = []
     for key, value in (data or {}).items():
-        if key in SUMMARY_HIDDEN_KEYS or (not value and str(key).startswith("truncated")):
+        if key in SUMMARY_HIDDEN_KEYS or (not value and key in SUMMARY_BOOKKEEPING_KEYS):
             continue  # bookkeeping of the snapshot, not clinical data
         if isinstance(value, list | tuple):
             sections.append((label(key), [line(v) for v in value] or ["None recorded"]))

@@ -87,7 +87,13 @@ def test_generate_non_streaming_returns_text_and_metrics(client, rsps):
         "model": "llama3.2",
         "prompt": "Say hello",
         "stream": False,
-        "options": {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "num_predict": 256},
+        "options": {
+            "temperature": 0.7,
+            "top_p": 0.9,
+            "top_k": 40,
+            "num_predict": 256,
+            "num_ctx": 2048,
+        },
     }
 
 
@@ -102,6 +108,7 @@ def test_options_default_from_settings(client, rsps, settings):
         "top_k": 5,
         "num_predict": 256,
         "seed": 3,
+        "num_ctx": 2048,
     }
 
 

@@ -251,7 +251,7 @@ def test_prompt_too_long_is_shortened_oldest_first_and_recorded(generator, patie
 
 
 def test_shortening_goes_by_rule_and_keeps_allergies(generator, patient, settings):
-    settings.OLLAMA_MAX_NUM_CTX = 2048
+    settings.OLLAMA_MAX_NUM_CTX = 2200
     encounter = make_record(patient, vitals=0, labs=15)
     add_vitals(encounter, 10)
     data = generator.gather_patient_data(patient)
@@ -264,7 +264,9 @@ def test_shortening_goes_by_rule_and_keeps_allergies(generator, patient, setting
     assert build.data["vital_signs"][0] == data["vital_signs"][0]  # newest kept
     assert build.data["allergies"] == data["allergies"]  # never dropped
     assert build.data["current_medications"] == data["current_medications"]
-    assert build.estimated_tokens + build.num_predict + 64 <= 2048
+    assert build.estimated_tokens + build.num_predict + 64 <= 2200
+    # The model is told what it was not shown, never "none" for a shortened list.
+    assert f"({build.dropped['vital_signs']} older entries not shown)" in build.prompt
 
 
 def test_prompt_that_cannot_fit_raises(generator, patient, settings):

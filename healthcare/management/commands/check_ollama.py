@@ -72,7 +72,7 @@ class Command(BaseCommand):
         try:
             result = client.generate(
                 TEST_PROMPT,
-                # No num_ctx: a different one would make the server reload the model.
+                # The client sizes num_ctx (the smallest window, 2048, for this prompt).
                 options={"num_predict": 8, "temperature": 0},
                 server=url,
             )
