@@ -141,3 +141,50 @@ def test_convenience_function_example(patient, doctor):
     assert proposal.generation_status in ("completed", "incomplete")
     assert proposal.patient_id == patient_id and proposal.provider_id == provider_id
     assert proposal.proposed_treatment.strip()
+
+
+def test_api_reference_signatures_and_chat(settings, ollama_url):
+    """ "API Reference": the constructors with positional arguments, and chat(messages)."""
+    settings.OLLAMA_NUM_PREDICT = 16
+    from healthcare.ai_treatment_generator import OllamaAPIClient, TreatmentPlanGenerator
+
+    client = OllamaAPIClient(ollama_url, "llama3.2")
+    result = client.chat([{"role": "user", "content": "Say 'Hello World'"}])
+    generator = TreatmentPlanGenerator("llama3.2")
+
+    assert client.base_url == ollama_url.rstrip("/") and client.model == "llama3.2"
+    assert generator.model == "llama3.2"
+    for key in ("response", "prompt_tokens", "completion_tokens", "generation_time"):
+        assert result[key], key
+    assert result["message"]["content"] == result["response"]
+    assert result["num_ctx"] >= 2048 and result["prompt_truncated"] is False
+
+
+def test_usage_example_generate_proposal_for_patient(rf, patient, doctor):
+    """ "Usage Examples / For Doctors / 1. Generate AI Treatment Proposal", in a view-like
+    function with the doctor's request (the project's own views queue it instead)."""
+    make_record(patient)
+    request = rf.get("/")
+    request.user = doctor.user
+
+    # --- as in the specification ---
+    from healthcare.ai_treatment_generator import TreatmentPlanGenerator
+    from healthcare.models import Patient
+
+    def generate_proposal_for_patient(request, patient_id):
+        patient = Patient.objects.get(patient_id=patient_id)
+        doctor = request.user.profile.provider  # Current logged-in doctor
+
+        # Generate AI proposal
+        generator = TreatmentPlanGenerator()
+        proposal = generator.generate_treatment_plan(patient, doctor)
+
+        # Proposal is now in database with status='pending'
+        return proposal
+
+    # --- end ---
+    proposal = generate_proposal_for_patient(request, patient.patient_id)
+    assert proposal.status == "pending"
+    assert proposal.provider_id == doctor.provider_id
+    assert proposal.generation_status in ("completed", "incomplete")
+    assert proposal.num_ctx and proposal.prompt_tokens < proposal.num_ctx
