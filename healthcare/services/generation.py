@@ -280,14 +280,12 @@ def _queued_jobs_alive(proposals: list[Proposal]) -> dict[int, bool]:
     with_task = [p for p in proposals if p.task_id]
     if not with_task:
         return alive
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
     backend = generate_proposal_task.get_backend()
-    try:
-        from django_tasks_db.backend import DatabaseBackend
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # pragma: no cover - the database backend is always installed
-        DatabaseBackend = None  # noqa: N806
     live = {"READY", "RUNNING"}
-    if DatabaseBackend is not None and isinstance(backend, DatabaseBackend):
+    if isinstance(backend, DatabaseBackend):
         ids = [p.task_id for p in with_task]
         statuses = dict(DBTaskResult.objects.filter(id__in=ids).values_list("id", "status"))
         statuses = {str(k): v for k, v in statuses.items()}
@@ -392,12 +390,9 @@ def readable_text(raw: str) -> str:
     becomes titled sections; anything else is shown as it is. Always plain text (no markup)."""
     if not raw.lstrip().startswith("{"):
         return raw
-    try:
-        from ..ai.parsing import SECTIONS
+    from ..ai.parsing import SECTIONS
 
-        labels = {key: label for key, _, label in SECTIONS}
-    except ImportError:  # pragma: no cover - the AI core is always there
-        labels = {}
+    labels = {key: label for key, _, label in SECTIONS}
     parts = []
     for key, value in _PAIR.findall(raw):
         value = _DANGLING_ESCAPE.sub("", value)
@@ -496,22 +491,14 @@ def summarize_patient_data(data) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def readiness_messages(checks) -> list[tuple[bool, str]]:
-    """Normalise validate_patient_data_for_ai's checks into (ok, message) pairs."""
-    out: list[tuple[bool, str]] = []
-    for name, value in (checks or {}).items():
-        text = str(name).replace("_", " ").capitalize()
-        if isinstance(value, bool):
-            out.append((value, f"{text}: {'present' if value else 'missing or too few'}"))
-        elif isinstance(value, dict):
-            ok = bool(value.get("ok", value.get("passed", True)))
-            out.append((ok, str(value.get("message") or value.get("detail") or text)))
-        elif isinstance(value, list | tuple):
-            out.append((not value, f"{text}: {', '.join(map(str, value))}" if value else text))
-        elif value is None:
-            out.append((False, text))
-        else:
-            out.append((True, f"{text}: {value}"))
+def readiness_messages(checks: dict[str, bool]) -> list[tuple[bool, str]]:
+    """validate_patient_data_for_ai's checks as (ok, message) pairs for the Generate page."""
+    from ..ai.patient_data import MISSING_DESCRIPTIONS
+
+    out = []
+    for name, ok in (checks or {}).items():
+        what = MISSING_DESCRIPTIONS.get(name) or str(name).replace("_", " ")
+        out.append((bool(ok), f"{what[:1].upper()}{what[1:]}: {'present' if ok else 'missing'}"))
     return out
 
 

@@ -223,12 +223,12 @@ def test_summary_and_readiness_helpers():
     assert sections["Allergies"] == ["None recorded"]
     assert "Empty" not in str(sections)
     checks = service.readiness_messages(
-        {"vitals": False, "labs": {"ok": True, "message": "3 labs"}, "missing": ["x"]}
+        {"vitals": False, "diagnoses": True, "medical_history": False}
     )
     assert checks == [
-        (False, "Vitals: missing or too few"),
-        (True, "3 labs"),
-        (False, "Missing: x"),
+        (False, "At least 3 vital-sign readings: missing"),
+        (True, "A diagnosis: present"),
+        (False, "A medical history entry: missing"),
     ]
 
 
