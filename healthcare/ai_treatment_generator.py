@@ -56,8 +56,11 @@ from healthcare.ai.parsing import (
     TREATMENT_PLAN_SCHEMA,
     parse_ai_response,
 )
-from healthcare.ai.patient_data import describe_missing, gather_patient_data
-from healthcare.ai.patient_data import validate_patient_data_for_ai as _validate
+from healthcare.ai.patient_data import (
+    describe_missing,
+    gather_patient_data,
+    validate_patient_data_for_ai,
+)
 from healthcare.ai.prompt import (
     DATA_BEGIN,
     DATA_END,
@@ -114,14 +117,6 @@ LOW_PROMPT_TOKENS_RATIO = 0.1
 
 Status = AIProposedTreatmentPlan.GenerationStatus
 Action = TreatmentPlanAuditLog.Action
-
-
-def validate_patient_data_for_ai(patient: Patient) -> tuple[bool, dict[str, bool]]:
-    """Enough data for a useful proposal? (The specification's Best Practices.)
-
-    Returns `(ok, checks)` with checks `vitals` (at least 3), `diagnoses`, `medical_history`.
-    """
-    return _validate(patient)
 
 
 class TreatmentPlanGenerator:
