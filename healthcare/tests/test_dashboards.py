@@ -82,3 +82,11 @@ def test_doctor_dashboard_shows_when_a_proposal_was_made_to_the_minute(
     type(proposal).objects.filter(pk=proposal.pk).update(created_at=created)
     response = doctor_client.get(reverse("doctor_dashboard"))
     assert timezone.localtime(created).strftime("%b %d, %Y %H:%M").encode() in response.content
+
+
+def test_doctor_dashboard_offers_review_only_for_finished_proposals(doctor_client, doctor, patient):
+    make_proposal(patient, doctor, generation_status="running")
+    body = doctor_client.get(reverse("doctor_dashboard")).content.decode()
+    table = body.split('data-testid="recent-proposals"')[1].split("</table>")[0]
+    assert "Pending review" not in table  # nothing to review while the model is writing
+    assert ">Watch</a>" in table and ">Review</a>" not in table

@@ -269,3 +269,27 @@ def test_list_empty_states_and_clear_filter(doctor_client):
 
 def detail_list_url():
     return reverse("doctor_ai_proposals")
+
+
+@pytest.mark.parametrize("generation_status", ["queued", "running", "failed"])
+def test_unfinished_proposal_is_not_presented_as_a_draft_to_review(
+    doctor_client, doctor, patient, generation_status
+):
+    proposal = make_proposal(patient, doctor, generation_status=generation_status)
+    body = doctor_client.get(detail_url(proposal)).content.decode()
+    assert "AI draft, not reviewed" not in body
+    assert 'data-testid="proposal-status"' not in body
+
+
+def test_failure_reason_is_shown_once(doctor_client, doctor, patient):
+    reason = "The worker stopped before the generation finished."
+    proposal = make_proposal(
+        patient,
+        doctor,
+        generation_status="failed",
+        failure_reason=reason,
+        error_type="worker_stopped",
+    )
+    body = doctor_client.get(detail_url(proposal)).content.decode()
+    assert body.count(reason) == 1
+    assert "<code>worker_stopped</code>" in body
