@@ -217,3 +217,16 @@ def test_spec_post_form_on_detail_page(patient_client, doctor, patient):
 def test_detail_refuses_other_methods(patient_client, doctor, patient):
     plan = make_published_plan(patient, doctor)
     assert patient_client.put(detail_url(plan)).status_code == 405
+
+
+def test_old_version_sends_questions_to_the_current_one(patient_client, doctor, patient):
+    old = make_published_plan(patient, doctor)
+    new = make_plan(patient, doctor, previous_version=old, version=2)
+    new.publish_to_patient()
+    body = patient_client.get(detail_url(old)).content.decode()
+    assert 'data-testid="feedback-form"' not in body
+    assert 'data-testid="acknowledge-plan"' not in body  # nothing to confirm on an old version
+    assert 'data-testid="feedback-on-current"' in body and detail_url(new) in body
+    body = patient_client.get(detail_url(new)).content.decode()
+    assert 'data-testid="feedback-form"' in body
+    assert 'data-testid="acknowledge-plan"' in body
