@@ -65,6 +65,9 @@ def test_get_links_to_the_generation_in_progress(doctor_client, doctor, patient)
     response = doctor_client.get(generate_url(patient))
     assert 'data-testid="generation-already-running"' in response.content.decode()
     assert reverse("doctor_view_ai_proposal", args=[running.pk]) in response.content.decode()
+    # A second click would only lead to the same running proposal: the button is off.
+    body = response.content.decode()
+    assert " disabled" in body.split('data-testid="generate-ai-proposal-submit"')[1][:20]
 
 
 def test_get_not_ready_record_disables_the_button(doctor_client, patient, monkeypatch):
