@@ -251,7 +251,9 @@ REDACTED = "[redacted]"
 
 def _identifier_pattern(patient: Patient) -> re.Pattern | None:
     """The patient's own name parts, MRN, phone and e-mail, as whole words, any case."""
-    names = {p for n in (patient.first_name, patient.last_name) for p in str(n or "").split()}
+    full = [str(n or "").strip() for n in (patient.first_name, patient.last_name)]
+    # "Lopez-Reyes" is also written "Lopez" or "Reyes"; each part is redacted on its own.
+    names = set(full) | {p for n in full for p in re.split(r"[\s\-]+", n)}
     others = {str(v).strip() for v in (patient.mrn, patient.phone, patient.email) if v}
     terms = sorted({t for t in names if len(t) >= 2} | {t for t in others if t}, key=len)
     if not terms:

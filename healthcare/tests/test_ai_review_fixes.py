@@ -214,7 +214,7 @@ def test_the_patients_name_and_mrn_in_free_text_are_redacted(patient):
     make_record(
         patient,
         social_notes="maria called (MRN-4711, +1 555 0100, maria@example.org); "
-        "Mrs Lopez-Reyes plays in a mariachi band.",
+        "Mrs Lopez-Reyes plays in a mariachi band; Mr Reyes drove her.",
     )
     f.PrescriptionFactory(patient=patient, instructions="Remind Maria to take it with food")
     generator = TreatmentPlanGenerator(model="llama3.2")
@@ -225,10 +225,10 @@ def test_the_patients_name_and_mrn_in_free_text_are_redacted(patient):
     notes = data["social_history"]["notes"]
     assert notes == (
         "[redacted] called ([redacted], [redacted], [redacted]); "
-        "Mrs [redacted] plays in a mariachi band."
+        "Mrs [redacted] plays in a mariachi band; Mr [redacted] drove her."
     )
     for text in (build.prompt, json.dumps(build.snapshot())):
-        for identifier in ("Maria", "maria called", "Lopez", "4711", "555 0100", "example.org"):
+        for identifier in ("Maria", "maria called", "Lopez", "Reyes", "4711", "0100", "example"):
             assert identifier not in text
     assert "mariachi" in build.prompt  # whole words only
     assert "Lisinopril" in build.prompt
