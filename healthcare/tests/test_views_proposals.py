@@ -293,3 +293,14 @@ def test_failure_reason_is_shown_once(doctor_client, doctor, patient):
     body = doctor_client.get(detail_url(proposal)).content.decode()
     assert body.count(reason) == 1
     assert "<code>worker_stopped</code>" in body
+
+
+def test_reviewed_proposal_with_a_plan_says_what_a_new_decision_changes(
+    doctor_client, doctor, patient
+):
+    proposal = make_reviewed_proposal(patient, doctor)
+    body = doctor_client.get(detail_url(proposal)).content.decode()
+    assert "Change your review" in body and 'data-testid="review-change-note"' not in body
+    make_plan(patient, doctor, ai_proposal=proposal)
+    body = doctor_client.get(detail_url(proposal)).content.decode()
+    assert 'data-testid="review-change-note"' in body
