@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # no-store on every page (health data on shared workstations), Permissions-Policy, CORP.
     "healthcare.middleware.SecurityHeadersMiddleware",
+    "healthcare.middleware.MethodNotAllowedPageMiddleware",
     # Last, as django-axes asks: it reads the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]

@@ -14,7 +14,7 @@ $PY manage.py seed_demo
 # A generation left "running" by a worker that died (Ctrl-C mid-generation) is failed with its
 # reason so the doctor can retry; then the worker takes every queue ('*': generation included).
 $PY manage.py recover_stale_generations
-$PY manage.py db_worker --queue-name '*' &
+$PY manage.py db_worker --queue-name '*' --no-reload &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
 
