@@ -84,7 +84,6 @@ WSGI_APPLICATION = "django_inhealth.wsgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the task worker write to the same file: wait for locks instead of
@@ -232,7 +231,8 @@ TASKS = {
 GENERATION_STALE_AFTER_SECONDS = env.int("GENERATION_STALE_AFTER_SECONDS", default=120)
 if TASKS_BACKEND.startswith("django_tasks_rq."):
     # Clinics with several machines: a Redis-backed RQ queue shared by all web servers and
-    # workers (`pip install django-tasks-rq`; workers: `manage.py rqworker default generation`).
+    # workers (`pip install django-tasks-rq`; workers: `manage.py rqworker --job-class
+    # django_tasks_rq.backend.Job default generation`).
     # See docs/background_generation.md.
     INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tasks_db") + 1, "django_rq")
     REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
