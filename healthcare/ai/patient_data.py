@@ -96,20 +96,7 @@ def gather_patient_data(patient: Patient) -> dict:
         VitalSign.objects.filter(encounter__patient=patient).order_by("-recorded_at", "-pk")[
             :MAX_VITALS
         ],
-        [
-            "recorded_at",
-            "blood_pressure_systolic",
-            "blood_pressure_diastolic",
-            "heart_rate",
-            "respiratory_rate",
-            "temperature",
-            "temperature_unit",
-            "oxygen_saturation",
-            "weight_kg",
-            "height_cm",
-            "bmi",
-            "blood_glucose",
-        ],
+        ["recorded_at", *VitalSign.MEASUREMENT_FIELDS, "bmi"],
     )
     diagnoses = _capped(
         _rows(

@@ -209,6 +209,20 @@ class VitalSign(TimestampedModel):
         validators=_range(10, 2000, "Blood glucose"),
     )
 
+    # The values measured at a reading, in chart order (BMI is computed on save, so not here).
+    MEASUREMENT_FIELDS = (
+        "blood_pressure_systolic",
+        "blood_pressure_diastolic",
+        "heart_rate",
+        "respiratory_rate",
+        "temperature",
+        "temperature_unit",
+        "oxygen_saturation",
+        "weight_kg",
+        "height_cm",
+        "blood_glucose",
+    )
+
     # Plausible body temperatures by unit (hypothermia to hyperpyrexia).
     TEMPERATURE_LIMITS = {"C": (Decimal("25"), Decimal("45")), "F": (Decimal("77"), Decimal("113"))}
 
