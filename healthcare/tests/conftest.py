@@ -5,6 +5,8 @@ Log in with `client.force_login(user)`: django-axes needs a request for `client.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from .factories import (
@@ -13,6 +15,7 @@ from .factories import (
     PatientFactory,
     PatientProfileFactory,
 )
+from .skips import skip_or_fail
 
 
 @pytest.fixture(autouse=True)
@@ -101,11 +104,7 @@ def ollama_url():
     Skips when unset, except in CI (CI=true), where a missing server is a failure.
     Start one with: URL=$(../shared/ollama-cpu/start 11435 llama3.2); export OLLAMA_TEST_URL=$URL
     """
-    import os
-
     url = os.environ.get("OLLAMA_TEST_URL", "").strip()
     if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("OLLAMA_TEST_URL is not set, but CI=true requires the Ollama tests to run.")
-        pytest.skip("OLLAMA_TEST_URL is not set: no real Ollama server for this test.")
+        skip_or_fail("OLLAMA_TEST_URL is not set: no real Ollama server for this test.")
     return url

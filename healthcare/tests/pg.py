@@ -6,10 +6,9 @@ runs on PostgreSQL and a skip would hide a broken set-up: there they fail instea
 
 from __future__ import annotations
 
-import os
-
-import pytest
 from django.db import connection
+
+from .skips import skip_or_fail
 
 
 def is_postgres() -> bool:
@@ -23,6 +22,4 @@ def require_postgres() -> None:
         "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/<name> "
         f"(the database is {connection.vendor})"
     )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI runs on PostgreSQL, but this test {reason}")
-    pytest.skip(reason)
+    skip_or_fail(reason)

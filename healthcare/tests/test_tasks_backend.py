@@ -3,7 +3,6 @@ clinics with several machines. docs/background_generation.md explains the switch
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 
@@ -14,6 +13,7 @@ from django_tasks_db.backend import DatabaseBackend
 from healthcare.tasks import GENERATION_QUEUE, generate_proposal_task
 
 from .ollama_standin import OllamaStandIn
+from .skips import skip_or_fail
 from .test_worker_process import MANAGE, ROOT, WorkerDatabase, environment, manage, seed
 
 # The worker command for RQ (docs/background_generation.md): RQ must use django-tasks-rq's Job.
@@ -73,10 +73,7 @@ def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
 def test_an_rq_worker_completes_a_job(tmp_path):
     """Enqueue through the RQ backend, run `manage.py rqworker --burst`, see it completed."""
     if not redis_reachable():
-        reason = "no Redis on 127.0.0.1:6379 (.ci/run installs and starts one)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires Redis for the RQ backend test: {reason}")
-        pytest.skip(reason)
+        skip_or_fail("no Redis on 127.0.0.1:6379 (.ci/run installs and starts one)")
     database = WorkerDatabase(tmp_path)
     try:
         with OllamaStandIn() as ollama:
