@@ -144,6 +144,11 @@ class DoctorTreatmentPlan(models.Model):
     def is_closed(self) -> bool:
         return self.status in self.CLOSED_STATUSES
 
+    @property
+    def is_published_to_patient(self) -> bool:
+        """What a patient may read: published, never a draft (as in plans_for_patient)."""
+        return self.is_visible_to_patient and self.status != self.Status.DRAFT
+
     # --- Actors ----------------------------------------------------------------------------
     def _doctor_actor(self, by):
         return by if by is not None else self.provider.user
@@ -255,7 +260,7 @@ class DoctorTreatmentPlan(models.Model):
 
     # --- Patient actions -------------------------------------------------------------------
     def _require_published(self) -> None:
-        if not self.is_visible_to_patient or self.status == self.Status.DRAFT:
+        if not self.is_published_to_patient:
             raise ValueError("This plan has not been published to the patient.")
 
     def mark_patient_viewed(self, *, by=None) -> bool:

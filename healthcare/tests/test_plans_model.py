@@ -221,3 +221,15 @@ def test_publishing_a_revision_supersedes_its_predecessor(doctor, patient):
     assert [v.version for v in new.version_history()] == [1, 2]
     assert [v.version for v in old.version_history()] == [1, 2]
     assert Audit.objects.get(plan=old, action="plan_superseded").changes["superseded_by"] == new.pk
+
+
+def test_is_published_to_patient_agrees_with_plans_for_patient(doctor, patient):
+    draft = make_plan(patient, doctor)
+    published = make_published_plan(patient, doctor)
+    hidden_active = make_published_plan(patient, doctor)
+    DoctorTreatmentPlan.objects.filter(pk=hidden_active.pk).update(is_visible_to_patient=False)
+    hidden_active.refresh_from_db()
+    visible = set(plans_for_patient(patient).values_list("pk", flat=True))
+    for plan in (draft, published, hidden_active):
+        assert plan.is_published_to_patient is (plan.pk in visible)
+    assert visible == {published.pk}

@@ -26,11 +26,7 @@ from .listing import paginate
 
 def published_versions(plan: DoctorTreatmentPlan) -> list[DoctorTreatmentPlan]:
     """The versions of a plan a patient may see: published ones only, never a draft revision."""
-    return [
-        version
-        for version in plan.version_history()
-        if version.is_visible_to_patient and version.status != DoctorTreatmentPlan.Status.DRAFT
-    ]
+    return [version for version in plan.version_history() if version.is_published_to_patient]
 
 
 def _render_plan(request: HttpRequest, plan: DoctorTreatmentPlan, feedback_form) -> HttpResponse:
