@@ -82,9 +82,11 @@ def _rows(queryset, fields: list[str]) -> list[dict]:
     return [{k: to_json_value(v) for k, v in row.items()} for row in queryset.values(*fields)]
 
 
-def _capped(rows: list[dict], key: str, field: str, truncated: list[str]) -> list[dict]:
+def _capped(rows: list[dict], section: str, truncated: list[str], *keys: str) -> list[dict]:
+    """Cap the free-text `keys` of each row (limits in FREE_TEXT_LIMITS["<section>.<key>"])."""
     for row in rows:
-        if key in row:
+        for key in keys:
+            field = f"{section}.{key}"
             row[key] = cap_text(row[key], FREE_TEXT_LIMITS[field], truncated, field)
     return rows
 
@@ -105,9 +107,9 @@ def gather_patient_data(patient: Patient) -> dict:
             ],
             ["description", "icd10_code", "diagnosis_type", "status", "diagnosed_date", "notes"],
         ),
-        "notes",
-        "diagnoses.notes",
+        "diagnoses",
         truncated,
+        "notes",
     )
     labs = _capped(
         _rows(
@@ -127,54 +129,58 @@ def gather_patient_data(patient: Patient) -> dict:
                 "notes",
             ],
         ),
-        "notes",
-        "lab_tests.notes",
+        "lab_tests",
         truncated,
+        "notes",
     )
     medical_history = _capped(
         _rows(
             MedicalHistory.objects.filter(patient=patient).order_by("-diagnosed_date", "-pk"),
             ["condition", "diagnosed_date", "status", "notes"],
         ),
-        "notes",
-        "medical_history.notes",
+        "medical_history",
         truncated,
+        "notes",
     )
     family_history = _capped(
         _rows(
             FamilyHistory.objects.filter(patient=patient).order_by("relationship", "pk"),
             ["relationship", "condition", "age_at_diagnosis", "notes"],
         ),
-        "notes",
-        "family_history.notes",
+        "family_history",
         truncated,
+        "notes",
     )
-    social_rows = _rows(
-        SocialHistory.objects.filter(patient=patient)[:1],
-        [
-            "smoking_status",
-            "pack_years",
-            "alcohol_use",
-            "drug_use",
-            "exercise",
-            "diet",
-            "occupation",
-            "notes",
-        ],
+    social_rows = _capped(
+        _rows(
+            SocialHistory.objects.filter(patient=patient)[:1],
+            [
+                "smoking_status",
+                "pack_years",
+                "alcohol_use",
+                "drug_use",
+                "exercise",
+                "diet",
+                "occupation",
+                "notes",
+            ],
+        ),
+        "social_history",
+        truncated,
+        "exercise",
+        "diet",
+        "occupation",
+        "notes",
     )
     social = social_rows[0] if social_rows else None
-    if social is not None:
-        for key in ("exercise", "diet", "occupation", "notes"):
-            field = f"social_history.{key}"
-            social[key] = cap_text(social[key], FREE_TEXT_LIMITS[field], truncated, field)
     allergies = _capped(
         _rows(
             Allergy.objects.filter(patient=patient, is_active=True).order_by("allergen", "pk"),
             ["allergen", "allergy_type", "severity", "reaction"],
         ),
-        "reaction",
-        "allergies.reaction",
+        "allergies",
         truncated,
+        "reaction",
     )
     medications = _capped(
         _rows(
@@ -194,9 +200,9 @@ def gather_patient_data(patient: Patient) -> dict:
                 "instructions",
             ],
         ),
-        "instructions",
-        "current_medications.instructions",
+        "current_medications",
         truncated,
+        "instructions",
     )
     encounters = [
         row
@@ -207,9 +213,9 @@ def gather_patient_data(patient: Patient) -> dict:
                 .order_by("-encounter_date", "-pk")[:MAX_ENCOUNTERS],
                 ["encounter_date", "encounter_type", "chief_complaint"],
             ),
-            "chief_complaint",
-            "recent_encounters.chief_complaint",
+            "recent_encounters",
             truncated,
+            "chief_complaint",
         )
         if row["chief_complaint"]
     ]
