@@ -15,6 +15,7 @@ from .factories import (
     PatientFactory,
     PatientProfileFactory,
 )
+from .processes import WorkerDatabase
 from .skips import skip_or_fail
 
 
@@ -108,3 +109,11 @@ def ollama_url():
     if not url:
         skip_or_fail("OLLAMA_TEST_URL is not set: no real Ollama server for this test.")
     return url
+
+
+@pytest.fixture
+def worker_db(tmp_path):
+    """A database that `manage.py` subprocesses can open (healthcare/tests/processes.py)."""
+    database = WorkerDatabase(tmp_path)
+    yield database
+    database.drop()

@@ -20,7 +20,7 @@ import time
 import pytest
 import requests
 
-from .test_worker_process import MANAGE, ROOT, WORKER, WorkerDatabase, environment, manage
+from .processes import MANAGE, ROOT, WORKER, WorkerDatabase, environment, manage
 
 pytestmark = [pytest.mark.browser, pytest.mark.ollama, pytest.mark.slow]
 
