@@ -72,10 +72,11 @@ def doctor_view_treatment_plan(request: HttpRequest, plan_id: int) -> HttpRespon
     plan = get_plan_for_doctor(request, plan_id)
     feedback = list(plan.feedback_messages.all())  # read before marking, to show what was new
     plan_service.mark_feedback_read(plan)
+    versions = plan.version_history()  # already holds the revision of this version, if any
     context = {
         "plan": plan,
-        "versions": plan.version_history(),
-        "next_version": DoctorTreatmentPlan.objects.filter(previous_version=plan).first(),
+        "versions": versions,
+        "next_version": next((v for v in versions if v.previous_version_id == plan.pk), None),
         "feedback_messages": feedback,
         "audit_entries": audit_entries(plan=plan),
     }
