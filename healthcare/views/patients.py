@@ -156,7 +156,6 @@ def doctor_patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     doctor = current_provider(request)
     context = {
         "patient": patient,
-        "doctor": doctor,
         # Only this doctor's own plans and proposals: the access rule of their detail pages.
         "patient_plans": plans_for_doctor(doctor)
         .filter(patient=patient)
