@@ -515,18 +515,12 @@ def generation_preview(patient: Patient, *, with_data: bool = True) -> Generatio
     `with_data=False` skips gathering the record: pressing Generate needs only the checks."""
     from .. import ai_treatment_generator as ai
 
-    try:
-        ready, raw_checks = ai.validate_patient_data_for_ai(patient)
-        checks = readiness_messages(raw_checks)
-    except ai.GenerationError as exc:
-        ready, checks = False, [(False, exc.user_message)]
-    sections: list[tuple[str, list[str]]] = []
-    try:
-        if with_data:
-            data = ai.TreatmentPlanGenerator().gather_patient_data(patient)
-            sections = summarize_patient_data(data)
-    except ai.GenerationError as exc:
-        ready = False
-        checks.append((False, exc.user_message))
+    ready, raw_checks = ai.validate_patient_data_for_ai(patient)
+    checks = readiness_messages(raw_checks)
+    sections = (
+        summarize_patient_data(ai.TreatmentPlanGenerator().gather_patient_data(patient))
+        if with_data
+        else []
+    )
     problems = [message for ok, message in checks if not ok]
     return GenerationPreview(sections, checks, bool(ready), problems)
