@@ -32,10 +32,6 @@ def doctor_dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "doctor": doctor,
         "ai_proposals": proposals[:RECENT],
-        "pending_proposals": proposals.filter(
-            status=AIProposedTreatmentPlan.Status.PENDING, generation_status__in=FINISHED
-        )[:RECENT],
-        "in_progress_proposals": proposals.filter(generation_status__in=IN_PROGRESS),
         **proposals.aggregate(
             pending_count=Count("pk", filter=Q(status="pending", generation_status__in=FINISHED)),
             in_progress_count=Count("pk", filter=Q(generation_status__in=IN_PROGRESS)),
