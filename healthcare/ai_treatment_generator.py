@@ -362,10 +362,10 @@ class TreatmentPlanGenerator:
         elif not parsed["is_complete"]:
             reasons.append("The reply was not valid JSON; its sections were recovered in part.")
         prompt_tokens = result["prompt_tokens"]
-        if prompt_tokens is not None and prompt_tokens >= build.num_ctx:
+        if result["prompt_truncated"]:  # the client compares prompt_tokens with num_ctx
             reasons.append(
                 f"The prompt filled the whole context window ({prompt_tokens} of "
-                f"{build.num_ctx} tokens): the server may have cut the start of it."
+                f"{result['num_ctx']} tokens): the server may have cut the start of it."
             )
             flags.append(
                 {
