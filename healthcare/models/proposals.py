@@ -142,6 +142,11 @@ class AIProposedTreatmentPlan(models.Model):
     def is_in_progress(self) -> bool:
         return self.generation_status in self.IN_PROGRESS_GENERATION
 
+    @classmethod
+    def awaiting_review(cls) -> models.Q:
+        """Finished generating and not reviewed yet: the doctor's to-do (lists and counts)."""
+        return models.Q(status=cls.Status.PENDING, generation_status__in=cls.FINISHED_GENERATION)
+
     def _mark(self, status: str, doctor_notes: str | None, by=None) -> None:
         from .audit import TreatmentPlanAuditLog
 

@@ -61,3 +61,16 @@ def test_mark_as_used_requires_review_and_keeps_first_use():
     assert first is not None
     proposal.mark_as_used()
     assert proposal.used_at == first
+
+
+def test_awaiting_review_is_finished_and_pending_only():
+    waiting = [
+        AIProposedTreatmentPlanFactory(generation_status=Gen.COMPLETED),
+        AIProposedTreatmentPlanFactory(generation_status=Gen.INCOMPLETE),
+    ]
+    AIProposedTreatmentPlanFactory(generation_status=Gen.QUEUED)
+    AIProposedTreatmentPlanFactory(generation_status=Gen.RUNNING)
+    AIProposedTreatmentPlanFactory(generation_status=Gen.FAILED)
+    AIProposedTreatmentPlanFactory(status=Status.ACCEPTED)
+    found = AIProposedTreatmentPlan.objects.filter(AIProposedTreatmentPlan.awaiting_review())
+    assert set(found) == set(waiting)

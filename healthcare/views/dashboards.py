@@ -17,7 +17,6 @@ from ..permissions import (
 )
 
 RECENT = 10
-FINISHED = AIProposedTreatmentPlan.FINISHED_GENERATION
 IN_PROGRESS = AIProposedTreatmentPlan.IN_PROGRESS_GENERATION
 PlanStatus = DoctorTreatmentPlan.Status
 
@@ -33,7 +32,7 @@ def doctor_dashboard(request: HttpRequest) -> HttpResponse:
         "doctor": doctor,
         "ai_proposals": proposals[:RECENT],
         **proposals.aggregate(
-            pending_count=Count("pk", filter=Q(status="pending", generation_status__in=FINISHED)),
+            pending_count=Count("pk", filter=AIProposedTreatmentPlan.awaiting_review()),
             in_progress_count=Count("pk", filter=Q(generation_status__in=IN_PROGRESS)),
         ),
         **plans.aggregate(

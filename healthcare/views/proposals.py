@@ -33,9 +33,7 @@ Status = AIProposedTreatmentPlan.Status
 def doctor_ai_proposals(request: HttpRequest) -> HttpResponse:
     """All AI proposals this doctor asked for, filterable by review and generation state."""
     proposals = proposals_for_doctor(current_provider(request))
-    pending_count = proposals.filter(
-        status=Status.PENDING, generation_status__in=AIProposedTreatmentPlan.FINISHED_GENERATION
-    ).count()
+    pending_count = proposals.filter(AIProposedTreatmentPlan.awaiting_review()).count()
     form = ProposalFilterForm(request.GET or None)
     if form.is_bound and form.is_valid():
         if form.cleaned_data["status"]:
