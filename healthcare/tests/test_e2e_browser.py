@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -20,6 +19,7 @@ import time
 import pytest
 import requests
 
+from .browser import launched_chromium
 from .processes import MANAGE, ROOT, WORKER, WorkerDatabase, environment, manage
 
 pytestmark = [pytest.mark.browser, pytest.mark.ollama, pytest.mark.slow]
@@ -27,33 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.ollama, pytest.mark.slow]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 DEMO_PASSWORD = "InHealth-demo-2026"
 DOCTOR, PATIENT = "dr.chen", "maria.gonzalez"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _need(what: str, reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is missing, but CI=true requires it: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-    if not path:
-        _need("chromium", "Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _need("playwright", "the playwright package is not installed (requirements-dev.txt)")
-    return path
 
 
 def _free_port() -> int:
@@ -104,13 +77,9 @@ def app_server(tmp_path, ollama_url):
 
 
 @pytest.fixture
-def chromium_browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+def chromium_browser():
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def _login(browser, base: str, username: str):

@@ -7,9 +7,6 @@ reloads by itself when the generation ends, so the sections (or the reason and R
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -17,6 +14,7 @@ from django.utils import timezone
 
 from healthcare.models import AIProposedTreatmentPlan
 
+from .browser import launched_chromium
 from .factories import AIProposedTreatmentPlanFactory
 
 try:
@@ -27,38 +25,16 @@ except ImportError:  # pragma: no cover - the fixture skips (or fails in CI) wit
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 GS = AIProposedTreatmentPlan.GenerationStatus
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _missing(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true requires the browser tests: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def browser_page(live_server, doctor_user, client, monkeypatch):
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-    if not path:
-        _missing("Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover
-        _missing("playwright is not installed (requirements-dev.txt)")
     # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
     # itself are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     client.force_login(doctor_user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=ARGS)
+    with launched_chromium() as browser:
         context = browser.new_context()
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
@@ -77,7 +53,6 @@ def browser_page(live_server, doctor_user, client, monkeypatch):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
         page.goto("about:blank")  # stop the polling before the live server's data goes away
-        browser.close()
         assert not errors, f"browser console errors (CSP?): {errors}"
 
 
