@@ -150,25 +150,33 @@ def doctor_edit_treatment_plan(request: HttpRequest, plan_id: int) -> HttpRespon
 
 
 def _plan_action(
-    request: HttpRequest, plan_id: int, action: Callable, success: str
+    request: HttpRequest,
+    plan: DoctorTreatmentPlan,
+    action: Callable,
+    success: str,
+    *,
+    then: DoctorTreatmentPlan | None = None,
 ) -> HttpResponse:
-    """Run one lifecycle service on a plan of this doctor; report the outcome as a message."""
-    plan = get_plan_for_doctor(request, plan_id)
+    """Run one lifecycle service on a plan of this doctor; report the outcome as a message.
+
+    On success go to `then`, or to the plan the service returns (a revision is a new plan).
+    """
     try:
         result = action(plan, by=request.user)
     except PlanActionError as error:
         messages.error(request, str(error))
         return redirect("doctor_view_treatment_plan", plan_id=plan.pk)
     messages.success(request, success)
-    return redirect("doctor_view_treatment_plan", plan_id=result.pk)
+    return redirect("doctor_view_treatment_plan", plan_id=(then or result).pk)
 
 
 @login_required
 @require_role(Role.DOCTOR)
 @require_POST
 def doctor_publish_treatment_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = get_plan_for_doctor(request, plan_id)
     return _plan_action(
-        request, plan_id, plan_service.publish_plan, "Treatment plan published to the patient."
+        request, plan, plan_service.publish_plan, "Treatment plan published to the patient."
     )
 
 
@@ -176,9 +184,10 @@ def doctor_publish_treatment_plan(request: HttpRequest, plan_id: int) -> HttpRes
 @require_role(Role.DOCTOR)
 @require_POST
 def doctor_revise_treatment_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = get_plan_for_doctor(request, plan_id)
     return _plan_action(
         request,
-        plan_id,
+        plan,
         plan_service.revise_plan,
         "New version created as a draft. The current version stays active until you publish it.",
     )
@@ -188,8 +197,9 @@ def doctor_revise_treatment_plan(request: HttpRequest, plan_id: int) -> HttpResp
 @require_role(Role.DOCTOR)
 @require_POST
 def doctor_complete_treatment_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = get_plan_for_doctor(request, plan_id)
     return _plan_action(
-        request, plan_id, plan_service.complete_plan, "Treatment plan marked as completed."
+        request, plan, plan_service.complete_plan, "Treatment plan marked as completed."
     )
 
 
@@ -200,16 +210,10 @@ def doctor_cancel_treatment_plan(request: HttpRequest, plan_id: int) -> HttpResp
     plan = get_plan_for_doctor(request, plan_id)
     revised = plan.previous_version if plan.status == Status.DRAFT else None
     if revised is None:
-        return _plan_action(request, plan_id, plan_service.cancel_plan, "Treatment plan cancelled.")
+        return _plan_action(request, plan, plan_service.cancel_plan, "Treatment plan cancelled.")
     # Discarding a draft revision: back to the version the patient still follows.
-    try:
-        plan_service.cancel_plan(plan, by=request.user)
-    except PlanActionError as error:
-        messages.error(request, str(error))
-        return redirect("doctor_view_treatment_plan", plan_id=plan.pk)
-    messages.success(
-        request,
+    message = (
         f"Revision v{plan.version} discarded; version {revised.version} is unchanged "
-        f"({revised.get_status_display().lower()}).",
+        f"({revised.get_status_display().lower()})."
     )
-    return redirect("doctor_view_treatment_plan", plan_id=revised.pk)
+    return _plan_action(request, plan, plan_service.cancel_plan, message, then=revised)
