@@ -404,6 +404,21 @@ def readable_text(raw: str) -> str:
     return "\n\n".join(parts)
 
 
+# Bootstrap badge per generation status: the templates' filter and the live status JS (through
+# status_payload's badge_class) both use this one map.
+GENERATION_BADGES = {
+    GS.QUEUED: "text-bg-secondary",
+    GS.RUNNING: "text-bg-info",
+    GS.COMPLETED: "text-bg-success",
+    GS.INCOMPLETE: "text-bg-warning",
+    GS.FAILED: "text-bg-danger",
+}
+
+
+def generation_badge_class(status: str) -> str:
+    return GENERATION_BADGES.get(status, "text-bg-secondary")
+
+
 def status_payload(proposal: Proposal) -> dict:
     now = timezone.now()
     since = proposal.started_at or proposal.created_at
@@ -412,6 +427,7 @@ def status_payload(proposal: Proposal) -> dict:
         "proposal_id": proposal.pk,
         "generation_status": proposal.generation_status,
         "label": proposal.get_generation_status_display(),
+        "badge_class": generation_badge_class(proposal.generation_status),
         "text": proposal.raw_response,
         "display_text": readable_text(proposal.raw_response),
         "failure_reason": proposal.failure_reason,

@@ -6,17 +6,10 @@ from __future__ import annotations
 from django import template
 
 from ..permissions import current_provider
-from ..services.generation import doctor_generation_activity, readable_text
+from ..services.generation import doctor_generation_activity, generation_badge_class, readable_text
 
 register = template.Library()
-
-GENERATION_BADGES = {
-    "queued": "text-bg-secondary",
-    "running": "text-bg-info",
-    "completed": "text-bg-success",
-    "incomplete": "text-bg-warning",
-    "failed": "text-bg-danger",
-}
+register.filter("generation_badge_class", generation_badge_class)
 
 
 @register.simple_tag(takes_context=True)
@@ -26,11 +19,6 @@ def generation_activity(context) -> dict:
     if provider is None:
         return {"in_progress": [], "ready": [], "failed": []}
     return doctor_generation_activity(provider)
-
-
-@register.filter
-def generation_badge_class(status: str) -> str:
-    return GENERATION_BADGES.get(status, "text-bg-secondary")
 
 
 @register.filter

@@ -17,13 +17,6 @@
   var elapsed = panel.querySelector("[data-role=elapsed]");
   var errorLine = panel.querySelector("[data-role=poll-error]");
 
-  var BADGES = {
-    queued: "text-bg-secondary",
-    running: "text-bg-info",
-    completed: "text-bg-success",
-    incomplete: "text-bg-warning",
-    failed: "text-bg-danger"
-  };
   var INTERVAL_MS = 1000;
   var HIDDEN_INTERVAL_MS = 5000;
   // Polling keeps the session alive; stop after a while so an idle screen still logs out.
@@ -45,10 +38,8 @@
     panel.setAttribute("data-generation-status", data.generation_status);
     if (badge) {
       badge.textContent = data.label;
-      Object.keys(BADGES).forEach(function (key) {
-        badge.classList.remove(BADGES[key]);
-      });
-      badge.classList.add(BADGES[data.generation_status] || BADGES.queued);
+      // The colour comes from the server (services.generation.GENERATION_BADGES).
+      badge.className = "badge " + (data.badge_class || "text-bg-secondary");
     }
     if (elapsed) {
       elapsed.textContent = formatSeconds(data.elapsed_seconds);
