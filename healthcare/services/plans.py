@@ -73,7 +73,6 @@ def create_plan(
     data: dict,
     by,
     proposal: AIProposedTreatmentPlan | None = None,
-    encounter=None,
 ) -> DoctorTreatmentPlan:
     """Create a draft plan, from scratch or from a reviewed AI proposal."""
     with transaction.atomic():
@@ -84,7 +83,7 @@ def create_plan(
             patient=patient,
             provider=provider,
             ai_proposal=proposal,
-            encounter=encounter or data.get("encounter"),
+            encounter=data.get("encounter"),
             status=Status.DRAFT,
             **{field: data[field] for field in CONTENT_FIELDS if field in data},
         )
