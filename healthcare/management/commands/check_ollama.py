@@ -61,7 +61,7 @@ class Command(BaseCommand):
 
         total = len(report.servers)
         if not ready:
-            problems = "; ".join(s.error for s in report.servers if s.error)
+            problems = "; ".join(report.errors)
             raise CommandError(
                 f"No Ollama server is ready for model '{report.model}'"
                 + (f": {problems}" if problems else ".")
