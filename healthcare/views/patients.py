@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -18,6 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from ..forms import PatientSearchForm
 from ..models import (
     Diagnosis,
     Encounter,
@@ -45,23 +45,6 @@ CHART_ABNORMAL_LABS = 15
 CHART_RECENT_LABS = 10
 CHART_WORK_ITEMS = 5  # the doctor's latest plans and AI proposals for this patient
 CRITICAL_WINDOW = timedelta(hours=24)
-
-
-class PatientSearchForm(forms.Form):
-    q = forms.CharField(
-        label="Search by name or MRN",
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": "Name or MRN",
-                "class": "form-control",
-                "data-testid": "patient-search-input",
-            }
-        ),
-    )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 def search_patients(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
