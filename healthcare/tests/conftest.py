@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 
 import pytest
+import responses
+
+from healthcare.ai.client import SERVER_HEALTH
 
 from .factories import (
     AdminProfileFactory,
@@ -17,6 +20,29 @@ from .factories import (
 )
 from .processes import WorkerDatabase
 from .skips import skip_or_fail
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "unused_replies_ok: the `rsps` fixture lets registered replies go unused"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_server_health():
+    """Which Ollama servers are down is kept per process; each test starts with none down."""
+    SERVER_HEALTH.reset()
+    yield
+    SERVER_HEALTH.reset()
+
+
+@pytest.fixture
+def rsps(request):
+    """`responses` for the HTTP to Ollama. Each registered reply must be requested, unless
+    the test or its module is marked `unused_replies_ok`."""
+    lenient = request.node.get_closest_marker("unused_replies_ok") is not None
+    with responses.RequestsMock(assert_all_requests_are_fired=not lenient) as mock:
+        yield mock
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,9 @@ import json
 
 import pytest
 import requests
-import responses
 from urllib3.exceptions import ReadTimeoutError
 
 from healthcare.ai_treatment_generator import (
-    SERVER_HEALTH,
     GenerationError,
     OllamaAPIClient,
     OllamaBusyError,
@@ -38,13 +36,6 @@ GEN = f"{URL}/api/generate"
 CHAT = f"{URL}/api/chat"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_health():
-    SERVER_HEALTH.reset()
-    yield
-    SERVER_HEALTH.reset()
-
-
 @pytest.fixture
 def client(settings):
     settings.OLLAMA_API_URL = URL
@@ -55,12 +46,6 @@ def client(settings):
     settings.OLLAMA_TOP_K = 40
     settings.OLLAMA_NUM_PREDICT = 256
     return OllamaAPIClient(model="llama3.2")
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 # --- Success --------------------------------------------------------------------------------

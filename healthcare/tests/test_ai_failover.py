@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-import responses
 
 from healthcare.ai_treatment_generator import (
     SERVER_HEALTH,
@@ -24,15 +23,10 @@ from .ai_fakes import (
     make_record,
 )
 
+pytestmark = pytest.mark.unused_replies_ok
+
 GEN_A = f"{URL}/api/generate"
 GEN_B = f"{URL_B}/api/generate"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_health():
-    SERVER_HEALTH.reset()
-    yield
-    SERVER_HEALTH.reset()
 
 
 @pytest.fixture
@@ -40,12 +34,6 @@ def client(settings):
     settings.OLLAMA_API_URL = f"{URL},{URL_B}"
     settings.OLLAMA_SERVER_COOLOFF = 30
     return OllamaAPIClient()
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def hits(rsps, url: str) -> int:

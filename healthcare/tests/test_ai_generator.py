@@ -8,12 +8,10 @@ import logging
 
 import pytest
 import requests
-import responses
 
 from healthcare.ai.parsing import TREATMENT_PLAN_SCHEMA
 from healthcare.ai_treatment_generator import (
     PROMPT_TEMPLATE_VERSION,
-    SERVER_HEALTH,
     GenerationError,
     InsufficientPatientDataError,
     OllamaBusyError,
@@ -43,26 +41,19 @@ from .ai_fakes import (
 )
 from .ai_fakes import make_record as _make_record
 
+pytestmark = pytest.mark.unused_replies_ok
+
 GEN = f"{URL}/api/generate"
 Action = TreatmentPlanAuditLog.Action
 
 
 @pytest.fixture(autouse=True)
 def _ollama_settings(settings):
-    SERVER_HEALTH.reset()
     settings.OLLAMA_API_URL = URL
     settings.OLLAMA_MODEL = "llama3.2"
     settings.OLLAMA_NUM_PREDICT = 512
     settings.OLLAMA_MAX_NUM_CTX = 8192
     settings.OLLAMA_KEEP_ALIVE = "30m"
-    yield
-    SERVER_HEALTH.reset()
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ pytestmark = pytest.mark.ollama
 
 @pytest.fixture
 def real_ollama(ollama_url, settings):
-    SERVER_HEALTH.reset()
     settings.OLLAMA_API_URL = ollama_url
     settings.OLLAMA_MODEL = "llama3.2"
     settings.OLLAMA_TIMEOUT = 600
@@ -38,8 +37,7 @@ def real_ollama(ollama_url, settings):
     # The 135M test model loops without it; a real llama3.2 does not need it.
     settings.OLLAMA_EXTRA_OPTIONS = {"repeat_penalty": 1.3, "seed": 42}
     settings.AI_HEARTBEAT_SECONDS = 0.5
-    yield ollama_url
-    SERVER_HEALTH.reset()
+    return ollama_url
 
 
 def test_generation_against_the_real_server(real_ollama, patient, doctor):

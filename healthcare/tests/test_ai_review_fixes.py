@@ -17,12 +17,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-import responses
 from django.utils import timezone
 
 from healthcare.ai.prompt import MIN_MEDICATIONS_KEPT, estimate_tokens
 from healthcare.ai_treatment_generator import (
-    SERVER_HEALTH,
     OllamaAPIClient,
     TreatmentPlanGenerator,
 )
@@ -38,25 +36,12 @@ GEN = f"{URL}/api/generate"
 CHAT = f"{URL}/api/chat"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_health():
-    SERVER_HEALTH.reset()
-    yield
-    SERVER_HEALTH.reset()
-
-
 @pytest.fixture
 def client(settings):
     settings.OLLAMA_API_URL = URL
     settings.OLLAMA_NUM_PREDICT = 256
     settings.OLLAMA_MAX_NUM_CTX = 8192
     return OllamaAPIClient(model="llama3.2")
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 # --- num_ctx on every call ------------------------------------------------------------------

@@ -6,27 +6,15 @@ from io import StringIO
 
 import pytest
 import requests
-import responses
 from django.core.management import CommandError, call_command
-
-from healthcare.ai_treatment_generator import SERVER_HEALTH
 
 from .ai_fakes import DIGEST, URL, URL_B, add_tags, add_version, generate_reply
 
 
 @pytest.fixture(autouse=True)
 def _servers(settings):
-    SERVER_HEALTH.reset()
     settings.OLLAMA_API_URL = URL
     settings.OLLAMA_MODEL = "llama3.2"
-    yield
-    SERVER_HEALTH.reset()
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def run(*args) -> str:

@@ -16,7 +16,6 @@ import pytest
 from django.urls import reverse
 
 from healthcare import ai_treatment_generator as ai
-from healthcare.ai.client import SERVER_HEALTH
 from healthcare.models import AIProposedTreatmentPlan, TreatmentPlanAuditLog
 from healthcare.services.generation import run_generation
 
@@ -80,12 +79,8 @@ FAULTS: dict[str, Expected] = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_server_health(monkeypatch):
-    """Which servers are down is kept per process; each test starts with none down."""
+def _worker_task_inline(monkeypatch):
     run_worker_task_inline(monkeypatch)
-    SERVER_HEALTH.reset()
-    yield
-    SERVER_HEALTH.reset()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from healthcare.ai.client import SERVER_HEALTH
 from healthcare.ai.prompt import DATA_BEGIN, DATA_END
 from healthcare.models import AIProposedTreatmentPlan, Encounter, MedicalHistory, SocialHistory
 from healthcare.services.generation import run_generation
@@ -47,11 +46,8 @@ def _put(patient, where: str, text: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_server_health(monkeypatch):
+def _worker_task_inline(monkeypatch):
     run_worker_task_inline(monkeypatch)
-    SERVER_HEALTH.reset()
-    yield
-    SERVER_HEALTH.reset()
 
 
 def _generate(client, patient, capture) -> AIProposedTreatmentPlan:

@@ -18,7 +18,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from healthcare.ai.client import SERVER_HEALTH
 from healthcare.models import AIProposedTreatmentPlan, DoctorTreatmentPlan
 from healthcare.services.generation import run_generation
 
@@ -45,11 +44,8 @@ DOCTOR_NOTES = "Quixworth review note: agree, but start metformin later."
 
 
 @pytest.fixture(autouse=True)
-def _fresh_server_health(monkeypatch):
+def _worker_task_inline(monkeypatch):
     run_worker_task_inline(monkeypatch)
-    SERVER_HEALTH.reset()
-    yield
-    SERVER_HEALTH.reset()
 
 
 @pytest.fixture

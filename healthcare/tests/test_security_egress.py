@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
-from healthcare.ai.client import SERVER_HEALTH
 from healthcare.models import AIProposedTreatmentPlan
 from healthcare.services.generation import run_generation
 
@@ -51,7 +50,6 @@ def test_only_the_ollama_server_is_contacted(
     django_capture_on_commit_callbacks,
 ):
     run_worker_task_inline(monkeypatch)
-    SERVER_HEALTH.reset()
     patient = make_ready_patient(doctor)
     profile = f.PatientProfileFactory(patient=patient)
     client.force_login(doctor_user)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from healthcare.ai_treatment_generator import SERVER_HEALTH
-
 from .ai_fakes import (
     make_record,
 )
@@ -21,14 +19,12 @@ pytestmark = pytest.mark.ollama
 
 @pytest.fixture(autouse=True)
 def real_ollama(ollama_url, settings):
-    SERVER_HEALTH.reset()
     settings.OLLAMA_API_URL = ollama_url
     settings.OLLAMA_TIMEOUT = 600
     settings.OLLAMA_NUM_PREDICT = 384
     # The 135M test model loops without a repeat penalty; the seed keeps runs alike.
     settings.OLLAMA_EXTRA_OPTIONS = {"repeat_penalty": 1.3, "seed": 42}
-    yield ollama_url
-    SERVER_HEALTH.reset()
+    return ollama_url
 
 
 def test_ollama_integration_example(capsys, settings):
