@@ -122,9 +122,6 @@ Action = TreatmentPlanAuditLog.Action
 class TreatmentPlanGenerator:
     """Gather -> build prompt -> call Ollama -> parse -> save an AIProposedTreatmentPlan."""
 
-    #: Seconds between saves of the streamed text into the proposal (and on_progress calls).
-    heartbeat_interval: float = 1.0
-
     def __init__(
         self,
         model: str | None = None,
@@ -324,7 +321,8 @@ class TreatmentPlanGenerator:
         )
 
     def _heartbeat(self, proposal, on_progress):
-        interval = float(getattr(settings, "AI_HEARTBEAT_SECONDS", self.heartbeat_interval))
+        # Seconds between saves of the streamed text into the proposal (and on_progress calls).
+        interval = float(settings.AI_HEARTBEAT_SECONDS)
         last = [time.monotonic()]
 
         def on_chunk(text_so_far: str) -> None:
