@@ -90,3 +90,16 @@ def test_doctor_dashboard_offers_review_only_for_finished_proposals(doctor_clien
     table = body.split('data-testid="recent-proposals"')[1].split("</table>")[0]
     assert "Pending review" not in table  # nothing to review while the model is writing
     assert ">Watch</a>" in table and ">Review</a>" not in table
+
+
+def test_patient_dashboard_lists_plans_like_the_plans_page(patient_client, doctor, patient):
+    """One partial for both lists: a revised plan says which version it is on the dashboard too."""
+    from healthcare.services import plans as plan_service
+
+    first = make_published_plan(patient, doctor, plan_title="Blood pressure plan")
+    revision = plan_service.revise_plan(first, by=doctor.user)
+    plan_service.publish_plan(revision, by=doctor.user)
+    for name in ("patient_dashboard", "patient_treatment_plans"):
+        content = patient_client.get(reverse(name)).content.decode()
+        assert "Blood pressure plan" in content
+        assert "version 2" in content
