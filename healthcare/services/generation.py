@@ -526,6 +526,13 @@ class GenerationPreview:
     problems: list[str]
 
 
+def record_sections(patient: Patient) -> list[tuple[str, list[str]]]:
+    """What would be sent to the model (de-identified), as titled lines for display."""
+    from .. import ai_treatment_generator as ai
+
+    return summarize_patient_data(ai.TreatmentPlanGenerator().gather_patient_data(patient))
+
+
 def generation_preview(patient: Patient, *, with_data: bool = True) -> GenerationPreview:
     """Whether the record is ready, and (for the GET page) what will be sent, de-identified.
     `with_data=False` skips gathering the record: pressing Generate needs only the checks."""
@@ -533,10 +540,6 @@ def generation_preview(patient: Patient, *, with_data: bool = True) -> Generatio
 
     ready, raw_checks = ai.validate_patient_data_for_ai(patient)
     checks = readiness_messages(raw_checks)
-    sections = (
-        summarize_patient_data(ai.TreatmentPlanGenerator().gather_patient_data(patient))
-        if with_data
-        else []
-    )
+    sections = record_sections(patient) if with_data else []
     problems = [message for ok, message in checks if not ok]
     return GenerationPreview(sections, checks, bool(ready), problems)

@@ -26,6 +26,7 @@ from ..permissions import (
 from ..services.generation import (
     generation_preview,
     in_progress_for,
+    record_sections,
     recover_if_stale,
     request_generation,
     status_payload,
@@ -71,7 +72,7 @@ def doctor_generate_ai_proposal(request: HttpRequest, patient_id: int) -> HttpRe
     if form.is_valid():
         return _start_generation(request, patient, provider)
     if posted:  # re-rendered with the errors: show what would be sent, too
-        preview = generation_preview(patient)
+        preview.sections = record_sections(patient)
     context = {
         "patient": patient,
         "preview": preview,
