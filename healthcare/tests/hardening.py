@@ -4,7 +4,7 @@ failure must leave untouched, and a recorder of every log line."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -30,7 +30,7 @@ def make_ready_patient(doctor, **patient_fields) -> Patient:
         first_name=patient_fields.pop("first_name", PATIENT_FIRST),
         last_name=patient_fields.pop("last_name", PATIENT_LAST),
         mrn=patient_fields.pop("mrn", PATIENT_MRN),
-        date_of_birth=patient_fields.pop("date_of_birth", timezone.datetime(1951, 7, 19).date()),
+        date_of_birth=patient_fields.pop("date_of_birth", date.fromisoformat(PATIENT_DOB)),
         **patient_fields,
     )
     now = timezone.now()
