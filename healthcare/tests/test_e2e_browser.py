@@ -20,13 +20,21 @@ import pytest
 import requests
 
 from .browser import launched_chromium
-from .processes import MANAGE, ROOT, WORKER, WorkerDatabase, environment, manage
+from .processes import MANAGE, ROOT, WORKER, WorkerDatabase, environment, manage, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.ollama, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 DEMO_PASSWORD = "InHealth-demo-2026"
 DOCTOR, PATIENT = "dr.chen", "maria.gonzalez"
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=2)
+    except requests.ConnectionError:
+        return False
+    return True
 
 
 def _free_port() -> int:
@@ -55,13 +63,7 @@ def app_server(tmp_path, ollama_url):
         worker = subprocess.Popen(WORKER, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    requests.get(f"{base}/accounts/login/", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.2)
+            wait_for(lambda: _answers(f"{base}/accounts/login/"), 60, "runserver to answer")
             yield base
         finally:
             for proc in (web, worker):
