@@ -225,19 +225,7 @@ class PatientAdmin(BaseAdmin):
 
 class VitalSignInline(BaseTabularInline):
     model = VitalSign
-    fields = (
-        "recorded_at",
-        "blood_pressure_systolic",
-        "blood_pressure_diastolic",
-        "heart_rate",
-        "respiratory_rate",
-        "temperature",
-        "temperature_unit",
-        "oxygen_saturation",
-        "weight_kg",
-        "height_cm",
-        "blood_glucose",
-    )
+    fields = ("recorded_at", *VitalSign.MEASUREMENT_FIELDS)
 
 
 class DiagnosisInline(BaseTabularInline):
