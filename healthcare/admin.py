@@ -93,9 +93,13 @@ class DeidentifiedLogMixin:
         return message
 
 
+TIMESTAMPS = ("created_at", "updated_at")
+
+
 class BaseAdmin(DeidentifiedLogMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # one COUNT(*) less on large tables
+    readonly_fields = TIMESTAMPS
 
 
 class BaseTabularInline(admin.TabularInline):
@@ -109,8 +113,8 @@ class UserProfileInline(admin.StackedInline):
     can_delete = False
     extra = 0
     max_num = 1
-    fields = ("role", "created_at", "updated_at")
-    readonly_fields = ("created_at", "updated_at")
+    fields = ("role", *TIMESTAMPS)
+    readonly_fields = TIMESTAMPS
 
 
 admin.site.unregister(User)
@@ -136,7 +140,6 @@ class UserProfileAdmin(BaseAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
     list_select_related = ("user", "user__provider", "user__patient")
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "updated_at")
 
     @admin.display(description="Linked record")
     def linked_record(self, obj: UserProfile) -> str:
@@ -153,7 +156,6 @@ class ProviderAdmin(BaseAdmin):
     search_fields = ("last_name", "first_name", "=npi", "email", "specialty")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "updated_at")
 
 
 class AllergyInline(BaseTabularInline):
@@ -209,7 +211,6 @@ class PatientAdmin(BaseAdmin):
     search_fields = ("last_name", "first_name", "=mrn", "email")
     list_select_related = ("primary_doctor",)
     autocomplete_fields = ("primary_doctor", "user")
-    readonly_fields = ("created_at", "updated_at")
     inlines = [
         AllergyInline,
         PrescriptionInline,
@@ -248,7 +249,6 @@ class EncounterAdmin(BaseAdmin):
     search_fields = (*PATIENT_SEARCH, "chief_complaint")
     list_select_related = ("patient", "provider")
     autocomplete_fields = ("patient", "provider")
-    readonly_fields = ("created_at", "updated_at")
     inlines = [VitalSignInline, DiagnosisInline]
 
 
@@ -272,7 +272,7 @@ class VitalSignAdmin(BaseAdmin):
     list_select_related = ("encounter__patient",)
     autocomplete_fields = ("encounter",)
     # BMI follows weight and height (recomputed on save), so it is not typed in.
-    readonly_fields = ("bmi", "created_at", "updated_at")
+    readonly_fields = ("bmi", *TIMESTAMPS)
 
     @admin.display(description="Patient", ordering="encounter__patient__last_name")
     def patient_of(self, obj: VitalSign) -> Patient:
@@ -304,7 +304,6 @@ class DiagnosisAdmin(BaseAdmin):
     )
     list_select_related = ("encounter__patient",)
     autocomplete_fields = ("encounter",)
-    readonly_fields = ("created_at", "updated_at")
 
     @admin.display(description="Patient", ordering="encounter__patient__last_name")
     def patient_of(self, obj: Diagnosis) -> Patient:
@@ -330,7 +329,6 @@ class LabTestAdmin(BaseAdmin):
     search_fields = ("test_name", "=test_code", *PATIENT_SEARCH)
     list_select_related = ("patient",)
     autocomplete_fields = ("patient", "encounter")
-    readonly_fields = ("created_at", "updated_at")
 
 
 @admin.register(MedicalHistory)
@@ -341,7 +339,6 @@ class MedicalHistoryAdmin(BaseAdmin):
     search_fields = ("condition", *PATIENT_SEARCH)
     list_select_related = ("patient",)
     autocomplete_fields = ("patient",)
-    readonly_fields = ("created_at", "updated_at")
 
 
 @admin.register(FamilyHistory)
@@ -351,7 +348,6 @@ class FamilyHistoryAdmin(BaseAdmin):
     search_fields = ("condition", *PATIENT_SEARCH)
     list_select_related = ("patient",)
     autocomplete_fields = ("patient",)
-    readonly_fields = ("created_at", "updated_at")
 
 
 @admin.register(SocialHistory)
@@ -369,7 +365,6 @@ class SocialHistoryAdmin(BaseAdmin):
     search_fields = ("occupation", *PATIENT_SEARCH)
     list_select_related = ("patient",)
     autocomplete_fields = ("patient",)
-    readonly_fields = ("created_at", "updated_at")
 
 
 @admin.register(Allergy)
@@ -379,7 +374,6 @@ class AllergyAdmin(BaseAdmin):
     search_fields = ("allergen", "reaction", *PATIENT_SEARCH)
     list_select_related = ("patient",)
     autocomplete_fields = ("patient",)
-    readonly_fields = ("created_at", "updated_at")
 
 
 @admin.register(Prescription)
@@ -401,7 +395,6 @@ class PrescriptionAdmin(BaseAdmin):
     search_fields = ("medication_name", *PATIENT_SEARCH)
     list_select_related = ("patient", "provider")
     autocomplete_fields = ("patient", "provider", "encounter")
-    readonly_fields = ("created_at", "updated_at")
 
 
 # --- AI proposals, plans, feedback, audit -------------------------------------------------
