@@ -216,10 +216,18 @@ def slow_ollama(seconds: float = 10.0, first_token: float = 1.0, lifetime: float
         proc.wait(timeout=10)
 
 
+def csrf_token(session: requests.Session, page_url: str) -> str:
+    """GET a page with a form; its CSRF token (the session keeps the cookie)."""
+    page = session.get(page_url, timeout=60)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if page.status_code != 200 or token is None:
+        raise RuntimeError(f"no form at {page_url}: HTTP {page.status_code} {page.url}")
+    return token.group(1)
+
+
 def login(base_url: str, username: str, password: str) -> requests.Session:
     session = requests.Session()
-    page = session.get(f"{base_url}/accounts/login/", timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    token = csrf_token(session, f"{base_url}/accounts/login/")
     response = session.post(
         f"{base_url}/accounts/login/",
         data={"username": username, "password": password, "csrfmiddlewaretoken": token},
@@ -230,15 +238,3 @@ def login(base_url: str, username: str, password: str) -> requests.Session:
     if response.status_code != 302:
         raise RuntimeError(f"login of {username} failed ({response.status_code})")
     return session
-
-
-def csrf_post(session: requests.Session, url: str, page_url: str, **kwargs) -> requests.Response:
-    page = session.get(page_url, timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    return session.post(
-        url,
-        data={"csrfmiddlewaretoken": token},
-        headers={"Referer": page_url},
-        allow_redirects=False,
-        **kwargs,
-    )

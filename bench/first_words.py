@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import login, site
+from common import csrf_token, login, site
 
 SEED = "import json; from bench import seed; print('RESULT:' + json.dumps(seed.site({n})))"
 FACTS = """
@@ -47,14 +47,11 @@ print("RESULT:" + json.dumps({{
 
 def one_run(base: str, session, patient_id: int, limit: float) -> dict:
     url = f"{base}/doctor/patients/{patient_id}/generate-ai-proposal/"
-    page = session.get(url, timeout=60)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    if page.status_code != 200 or token is None:
-        raise RuntimeError(f"Generate page: HTTP {page.status_code} {page.url}")
+    token = csrf_token(session, url)
     pressed = time.time()
     response = session.post(
         url,
-        data={"csrfmiddlewaretoken": token.group(1)},
+        data={"csrfmiddlewaretoken": token},
         headers={"Referer": url},
         allow_redirects=False,
         timeout=60,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import login, site, slow_ollama, summary
+from common import csrf_token, login, site, slow_ollama, summary
 
 SEED = "import json; from bench import seed; print('RESULT:' + json.dumps(seed.site({n})))"
 
@@ -59,11 +59,11 @@ class Burst:
     def click(self, n: int) -> str:
         url = f"{self.base}/doctor/patients/{self.patient_ids[n]}/generate-ai-proposal/"
         session = self.clickers[n]
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', session.get(url).text)
+        token = csrf_token(session, url)
         started = time.perf_counter()
         response = session.post(
             url,
-            data={"csrfmiddlewaretoken": token.group(1)},
+            data={"csrfmiddlewaretoken": token},
             headers={"Referer": url},
             allow_redirects=False,
             timeout=60,
