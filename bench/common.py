@@ -78,6 +78,32 @@ class Database:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+@contextmanager
+def django_in_process(postgres_url: str | None = None, **env: str):
+    """Django set up in this process on a fresh, migrated database, dropped at the end."""
+    with tempfile.TemporaryDirectory(prefix="inhealth-bench-") as tmp:
+        db = Database(Path(tmp), postgres_url)
+        os.environ["DATABASE_URL"] = db.url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_inhealth.settings")
+        os.environ["LOG_LEVEL"] = "WARNING"
+        os.environ.update(env)
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        try:
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            yield
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            db.drop()
+
+
 class Site:
     """Migrated database, collected static files, and (on demand) gunicorn and workers."""
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import django_in_process  # noqa: E402
 
 REPLY = json.dumps(
     {
@@ -54,6 +55,7 @@ class InstantClient:
             "completion_tokens": 120,
             "generation_time": 0.0,
             "done_reason": "stop",
+            "prompt_truncated": False,
             "total_duration": 0,
             "load_duration": 0,
             "prompt_eval_duration": 0,
@@ -230,16 +232,7 @@ def main() -> None:
     parser.add_argument("--rest-cap", type=int, default=REST_CAP)
     args = parser.parse_args()
     globals()["REST_CAP"] = args.rest_cap
-    with tempfile.TemporaryDirectory(prefix="inhealth-overhead-") as tmp:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/overhead.sqlite3"
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_inhealth.settings")
-        os.environ["LOG_LEVEL"] = "WARNING"
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    with django_in_process():
         rows = run([int(x) for x in args.sizes.split(",")], args.repeat)
     print(json.dumps(rows, indent=2))
     print()

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import django_in_process  # noqa: E402
 
 
 def build(patients: int, proposals: int, plans: int, tag: str) -> dict:
@@ -191,50 +191,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--postgres", help="base postgres:// URL (a throwaway DB is created)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="inhealth-pages-") as tmp:
-        dbname = None
-        if args.postgres:
-            import psycopg2
-
-            dbname = f"inhealth_pages_{uuid.uuid4().hex[:8]}"
-            admin_url = args.postgres.rsplit("/", 1)[0] + "/postgres"
-            conn = psycopg2.connect(admin_url)
-            conn.autocommit = True
-            conn.cursor().execute(f'CREATE DATABASE "{dbname}"')
-            conn.close()
-            os.environ["DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + "/" + dbname
-        else:
-            os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/pages.sqlite3"
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_inhealth.settings")
-        os.environ["LOG_LEVEL"] = "WARNING"
-        os.environ["AXES_ENABLED"] = "False"
-        try:
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-            from django.db import connection
-
-            call_command("migrate", verbosity=0)
-            results = {}
-            for label, scale in (("1/100", 100), ("full", 1)):
-                started = time.perf_counter()
-                world = build(
-                    max(1, args.patients // scale),
-                    max(1, args.proposals // scale),
-                    max(1, args.plans // scale),
-                    tag=label.replace("/", "_"),
-                )
-                built = time.perf_counter() - started
-                results[label] = measure(world, args.repeat)
-                results[label]["_build_s"] = round(built, 1)
-            connection.close()
-        finally:
-            if dbname:
-                conn = psycopg2.connect(admin_url)
-                conn.autocommit = True
-                conn.cursor().execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-                conn.close()
+    with django_in_process(args.postgres, AXES_ENABLED="False"):
+        results = {}
+        for label, scale in (("1/100", 100), ("full", 1)):
+            started = time.perf_counter()
+            world = build(
+                max(1, args.patients // scale),
+                max(1, args.proposals // scale),
+                max(1, args.plans // scale),
+                tag=label.replace("/", "_"),
+            )
+            built = time.perf_counter() - started
+            results[label] = measure(world, args.repeat)
+            results[label]["_build_s"] = round(built, 1)
     print(json.dumps(results, indent=2))
     print()
     print(f"{'page':28} {'queries 1/100':>13} {'queries full':>12} {'ms 1/100':>9} {'ms full':>8}")
