@@ -42,6 +42,9 @@ def _text(value) -> str:
 
 def audit_entries(*, plan=None, proposal=None, limit: int = 100) -> list[AuditEntry]:
     """The trail of one plan or proposal, newest first, as plain rows for the template."""
+    if (plan is None) == (proposal is None):
+        # Filtering on proposal=None would list every plan's entries, of every patient.
+        raise TypeError("audit_entries needs exactly one of plan= or proposal=.")
     rows = TreatmentPlanAuditLog.objects.select_related("actor")
     rows = rows.filter(plan=plan) if plan is not None else rows.filter(proposal=proposal)
     entries = []
