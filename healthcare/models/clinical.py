@@ -251,6 +251,28 @@ class VitalSign(TimestampedModel):
             return f"{self.blood_pressure_systolic}/{self.blood_pressure_diastolic}"
         return ""
 
+    def critical_findings(self) -> list[str]:
+        """The values of one set of vitals that need a doctor now (adult thresholds)."""
+        found = []
+        sys_bp, dia_bp = self.blood_pressure_systolic, self.blood_pressure_diastolic
+        if sys_bp is not None and sys_bp >= 180:
+            found.append(f"Systolic {sys_bp} mmHg")
+        if dia_bp is not None and dia_bp >= 120:
+            found.append(f"Diastolic {dia_bp} mmHg")
+        if self.heart_rate is not None and not 40 < self.heart_rate < 120:
+            found.append(f"Heart rate {self.heart_rate}/min")
+        if self.oxygen_saturation is not None and self.oxygen_saturation <= 90:
+            found.append(f"SpO₂ {self.oxygen_saturation}%")
+        if self.respiratory_rate is not None and not 8 < self.respiratory_rate < 30:
+            found.append(f"Respiratory rate {self.respiratory_rate}/min")
+        if self.temperature is not None:
+            celsius = Decimal(self.temperature)
+            if self.temperature_unit == self.TemperatureUnit.FAHRENHEIT:
+                celsius = (celsius - 32) * 5 / 9
+            if not Decimal("35.0") < celsius < Decimal("39.5"):
+                found.append(f"Temperature {self.temperature} °{self.temperature_unit}")
+        return found
+
     def compute_bmi(self) -> Decimal | None:
         if self.weight_kg and self.height_cm:
             metres = Decimal(self.height_cm) / 100

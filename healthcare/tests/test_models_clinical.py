@@ -243,3 +243,11 @@ def test_str_of_history_allergy_and_prescription():
     assert str(allergy) == "Penicillin (Severe)"
     rx = PrescriptionFactory(medication_name="Lisinopril", dosage="10 mg", frequency="once daily")
     assert str(rx) == "Lisinopril 10 mg once daily"
+
+
+def test_vital_sign_critical_findings_on_the_model():
+    from healthcare.models import VitalSign
+
+    vital = VitalSign(blood_pressure_systolic=185, heart_rate=72, oxygen_saturation=97)
+    assert vital.critical_findings() == ["Systolic 185 mmHg"]
+    assert VitalSign(heart_rate=72).critical_findings() == []

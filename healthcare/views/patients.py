@@ -7,7 +7,6 @@ query (plus the count), the chart one query per section, each section capped.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -45,6 +44,7 @@ CHART_ABNORMAL_LABS = 15
 CHART_RECENT_LABS = 10
 CHART_WORK_ITEMS = 5  # the doctor's latest plans and AI proposals for this patient
 CRITICAL_WINDOW = timedelta(hours=24)
+critical_findings = VitalSign.critical_findings  # the thresholds live on the model
 
 
 def search_patients(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
@@ -56,29 +56,6 @@ def search_patients(patients: QuerySet[Patient], query: str) -> QuerySet[Patient
     return patients
 
 
-def critical_findings(vital: VitalSign) -> list[str]:
-    """The values of one set of vitals that need a doctor now (adult thresholds)."""
-    found = []
-    sys_bp, dia_bp = vital.blood_pressure_systolic, vital.blood_pressure_diastolic
-    if sys_bp is not None and sys_bp >= 180:
-        found.append(f"Systolic {sys_bp} mmHg")
-    if dia_bp is not None and dia_bp >= 120:
-        found.append(f"Diastolic {dia_bp} mmHg")
-    if vital.heart_rate is not None and not 40 < vital.heart_rate < 120:
-        found.append(f"Heart rate {vital.heart_rate}/min")
-    if vital.oxygen_saturation is not None and vital.oxygen_saturation <= 90:
-        found.append(f"SpO₂ {vital.oxygen_saturation}%")
-    if vital.respiratory_rate is not None and not 8 < vital.respiratory_rate < 30:
-        found.append(f"Respiratory rate {vital.respiratory_rate}/min")
-    if vital.temperature is not None:
-        celsius = Decimal(vital.temperature)
-        if vital.temperature_unit == VitalSign.TemperatureUnit.FAHRENHEIT:
-            celsius = (celsius - 32) * 5 / 9
-        if not Decimal("35.0") < celsius < Decimal("39.5"):
-            found.append(f"Temperature {vital.temperature} °{vital.temperature_unit}")
-    return found
-
-
 def chart_sections(patient: Patient) -> dict:
     """The record summary the chart shows: one query per section, each capped."""
     vitals = list(
@@ -86,7 +63,7 @@ def chart_sections(patient: Patient) -> dict:
     )
     recent_since = timezone.now() - CRITICAL_WINDOW
     for vital in vitals:
-        vital.critical = critical_findings(vital)
+        vital.critical = vital.critical_findings()
     labs = LabTest.objects.filter(patient=patient).order_by("-ordered_date", "-lab_id")
     return {
         "vitals": vitals,
