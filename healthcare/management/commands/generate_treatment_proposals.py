@@ -106,6 +106,26 @@ def select_candidates(
     return list(by_patient.values())
 
 
+@dataclass
+class Rows:
+    """The candidates' patients, doctors and failed attempts of today, by id."""
+
+    patients: dict[int, Patient]
+    providers: dict[int, Provider]
+    failed_today: dict[int, AIProposedTreatmentPlan]
+
+    @classmethod
+    def load(cls, candidates: list[Candidate]) -> Rows:
+        """Three queries for the whole batch, not three per patient."""
+        return cls(
+            Patient.objects.in_bulk([c.patient_id for c in candidates]),
+            Provider.objects.in_bulk({c.provider_id for c in candidates if c.provider_id}),
+            AIProposedTreatmentPlan.objects.in_bulk(
+                [c.failed_today_id for c in candidates if c.failed_today_id]
+            ),
+        )
+
+
 class Command(BaseCommand):
     help = "Generate AI treatment proposals for patients with critical vitals (last 24 h)."
 
@@ -141,8 +161,14 @@ class Command(BaseCommand):
             f"{' (dry run: nothing is changed)' if options['dry_run'] else ''}"
         )
         counts = {"queued": 0, "completed": 0, "incomplete": 0, "skipped": 0, "failed": 0}
+        try:
+            rows = Rows({}, {}, {}) if options["dry_run"] else Rows.load(candidates)
+        except DatabaseError as exc:
+            raise CommandError(
+                f"Database error ({type(exc).__name__}): nothing was queued."
+            ) from None
         for candidate in candidates:
-            outcome, detail = self.handle_one(candidate, options)
+            outcome, detail = self.handle_one(candidate, options, rows)
             counts[outcome] += 1
             style = {"failed": self.style.ERROR, "skipped": self.style.WARNING}.get(
                 outcome, self.style.SUCCESS
@@ -159,7 +185,7 @@ class Command(BaseCommand):
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} generation(s) failed.", returncode=1)
 
-    def handle_one(self, candidate: Candidate, options) -> tuple[str, str]:
+    def handle_one(self, candidate: Candidate, options, rows: Rows) -> tuple[str, str]:
         if candidate.has_proposal_today:
             return "skipped", "already has a proposal today"
         if candidate.provider_id is None:
@@ -167,16 +193,10 @@ class Command(BaseCommand):
         if options["dry_run"]:
             return ("completed" if options["sync"] else "queued"), "dry run"
         try:
-            patient = Patient.objects.get(pk=candidate.patient_id)
-            retry_of = (
-                AIProposedTreatmentPlan.objects.get(pk=candidate.failed_today_id)
-                if candidate.failed_today_id
-                else None
-            )
             started = request_generation(
-                patient,
-                Provider.objects.get(pk=candidate.provider_id),
-                retry_of=retry_of,
+                rows.patients[candidate.patient_id],
+                rows.providers[candidate.provider_id],
+                retry_of=rows.failed_today.get(candidate.failed_today_id),
                 source="batch",
                 enqueue=not options["sync"],
             )
