@@ -16,6 +16,7 @@ from healthcare.tasks import generate_proposal_task
 
 from .factories import AIProposedTreatmentPlanFactory, PatientFactory
 from .generation_fakes import FAKE_DATA, FAKE_TEXT, install_fake_generator
+from .pg import require_postgres
 
 GS = AIProposedTreatmentPlan.GenerationStatus
 Action = TreatmentPlanAuditLog.Action
@@ -233,13 +234,13 @@ def test_summary_and_readiness_helpers():
 
 
 @pytest.mark.postgres
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_requests_make_one_proposal(doctor, patient):
     """Two clicks at the same moment, in two connections (the patient row lock serialises)."""
     import threading
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...): SQLite serialises writers")
+    require_postgres()  # SQLite serialises writers
     barrier = threading.Barrier(2)
     results = []
 
