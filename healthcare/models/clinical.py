@@ -251,17 +251,22 @@ class VitalSign(TimestampedModel):
             return f"{self.blood_pressure_systolic}/{self.blood_pressure_diastolic}"
         return ""
 
+    # The specification's "critical vitals" (its batch command); the chart flags these and more.
+    CRITICAL_SYSTOLIC = 180
+    CRITICAL_HEART_RATE = 120
+    CRITICAL_SPO2 = 90
+
     def critical_findings(self) -> list[str]:
         """The values of one set of vitals that need a doctor now (adult thresholds)."""
         found = []
         sys_bp, dia_bp = self.blood_pressure_systolic, self.blood_pressure_diastolic
-        if sys_bp is not None and sys_bp >= 180:
+        if sys_bp is not None and sys_bp >= self.CRITICAL_SYSTOLIC:
             found.append(f"Systolic {sys_bp} mmHg")
         if dia_bp is not None and dia_bp >= 120:
             found.append(f"Diastolic {dia_bp} mmHg")
-        if self.heart_rate is not None and not 40 < self.heart_rate < 120:
+        if self.heart_rate is not None and not 40 < self.heart_rate < self.CRITICAL_HEART_RATE:
             found.append(f"Heart rate {self.heart_rate}/min")
-        if self.oxygen_saturation is not None and self.oxygen_saturation <= 90:
+        if self.oxygen_saturation is not None and self.oxygen_saturation <= self.CRITICAL_SPO2:
             found.append(f"SpO₂ {self.oxygen_saturation}%")
         if self.respiratory_rate is not None and not 8 < self.respiratory_rate < 30:
             found.append(f"Respiratory rate {self.respiratory_rate}/min")

@@ -135,9 +135,24 @@ class Command(BaseCommand):
             default="24",
             help="Window start: hours back (default 24) or an ISO datetime.",
         )
-        parser.add_argument("--systolic", type=int, default=180, help="Systolic BP >= (180).")
-        parser.add_argument("--heart-rate", type=int, default=120, help="Heart rate >= (120).")
-        parser.add_argument("--spo2", type=int, default=90, help="SpO2 <= (90).")
+        parser.add_argument(
+            "--systolic",
+            type=int,
+            default=VitalSign.CRITICAL_SYSTOLIC,
+            help=f"Systolic BP >= ({VitalSign.CRITICAL_SYSTOLIC}).",
+        )
+        parser.add_argument(
+            "--heart-rate",
+            type=int,
+            default=VitalSign.CRITICAL_HEART_RATE,
+            help=f"Heart rate >= ({VitalSign.CRITICAL_HEART_RATE}).",
+        )
+        parser.add_argument(
+            "--spo2",
+            type=int,
+            default=VitalSign.CRITICAL_SPO2,
+            help=f"SpO2 <= ({VitalSign.CRITICAL_SPO2}).",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="List who would get one; change nothing."
         )
