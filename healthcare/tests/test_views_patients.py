@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from healthcare.models import VitalSign
-from healthcare.views.patients import PAGE_SIZE, critical_findings
+from healthcare.views.patients import PAGE_SIZE
 
 from .factories import (
     AllergyFactory,
@@ -305,11 +305,11 @@ def test_critical_findings(values, expected):
         "temperature_unit": "C",
         "oxygen_saturation": 98,
     }
-    assert critical_findings(VitalSign(**{**normal, **values})) == expected
+    assert VitalSign(**{**normal, **values}).critical_findings() == expected
 
 
 def test_critical_findings_ignore_missing_values():
-    assert critical_findings(VitalSign()) == []
+    assert VitalSign().critical_findings() == []
 
 
 def test_chart_lists_this_doctors_plans_and_proposals(doctor_client, doctor, other_doctor, patient):

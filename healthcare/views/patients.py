@@ -44,7 +44,6 @@ CHART_ABNORMAL_LABS = 15
 CHART_RECENT_LABS = 10
 CHART_WORK_ITEMS = 5  # the doctor's latest plans and AI proposals for this patient
 CRITICAL_WINDOW = timedelta(hours=24)
-critical_findings = VitalSign.critical_findings  # the thresholds live on the model
 
 
 def search_patients(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
