@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django import forms
 from django.core.validators import MaxLengthValidator
+from django.db import models
 from django.utils import timezone
 
 from ..models import DoctorTreatmentPlan, Encounter
@@ -15,16 +16,11 @@ TEXT_MAX = 5000  # per clinical section: long enough for a plan, short enough to
 FEEDBACK_MAX = DoctorTreatmentPlan.FEEDBACK_MAX_LENGTH
 MAX_PLAN_DAYS = 3653  # ten years: a later end date is almost surely a typo in the year
 MAX_REVIEW_DAYS = 731
-TEXT_SECTIONS = (
-    "assessment",
-    "treatment_goals",
-    "medications",
-    "lifestyle_modifications",
-    "dietary_recommendations",
-    "exercise_recommendations",
-    "follow_up_instructions",
-    "warning_signs",
-    "emergency_instructions",
+# The plan's free-text sections: its content fields that are text (not the title or dates).
+TEXT_SECTIONS = tuple(
+    name
+    for name in DoctorTreatmentPlan.CONTENT_FIELDS
+    if isinstance(DoctorTreatmentPlan._meta.get_field(name), models.TextField)
 )
 
 
